@@ -1,0 +1,60 @@
+"""arXiv identifiers: parse the forms people and feeds use, normalize to one key.
+
+New style: `YYMM.NNNN` (2007-2014) or `YYMM.NNNNN` (2015+). Old style: `archive[.SC]/YYMMNNN`,
+e.g. `hep-th/9901001` or `math.GT/0309136`; the subject class is not part of the key.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+_NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?")
+_OLD = re.compile(r"(?P<arch>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z-]{1,8})?/(?P<num>\d{7})(?:v(?P<v>\d+))?")
+_PREFIXES = re.compile(
+    r"^(?:https?://)?(?:(?:www|export)\.)?arxiv\.org/(?:abs|pdf|html)/"
+    r"|^oai:arxiv\.org:|^arxiv:",
+    re.IGNORECASE,
+)
+
+
+class InvalidArxivId(ValueError):
+    """The text is not an arXiv identifier or URL."""
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None]:
+    """Return `(id_without_version, version_or_None)` for an id, `arXiv:` id, OAI id or arXiv URL.
+
+    Raises InvalidArxivId naming the text when it is none of those.
+    """
+    raw = (text or "").strip()
+    s = unquote(raw)
+    s = _PREFIXES.sub("", s)
+    s = s.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if s.lower().endswith(".pdf"):
+        s = s[:-4]
+    m = _NEW.fullmatch(s)
+    if m:
+        yymm = int(s[2:4])
+        if not 1 <= yymm <= 12:
+            raise InvalidArxivId(f"not an arXiv id (month {s[2:4]} out of range): {raw!r}")
+        if len(m["id"]) == 10 and int(s[:2]) < 15:
+            raise InvalidArxivId(f"not an arXiv id (5-digit numbers start in 2015): {raw!r}")
+        return m["id"], int(m["v"]) if m["v"] else None
+    m = _OLD.fullmatch(s)
+    if m:
+        return f"{m['arch']}/{m['num']}", int(m["v"]) if m["v"] else None
+    raise InvalidArxivId(f"not an arXiv id or arXiv URL: {raw!r}")
+
+
+def normalize_arxiv_id(text: str) -> str:
+    """The id without version; raises InvalidArxivId."""
+    return parse_arxiv_id(text)[0]
+
+
+def abs_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}"
+
+
+def pdf_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/pdf/{arxiv_id}"
