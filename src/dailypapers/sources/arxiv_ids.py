@@ -28,7 +28,7 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     Raises InvalidArxivId naming the text when it is none of those.
     """
     raw = (text or "").strip()
-    s = unquote(raw)
+    s = unquote(raw) if "%" in raw else raw
     s = _PREFIXES.sub("", s)
     s = s.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     if s.lower().endswith(".pdf"):

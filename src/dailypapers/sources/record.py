@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
-
-_SPACE = re.compile(r"\s+")
 
 
 def clean_text(text: str | None) -> str:
     """Collapse the hard wraps and runs of whitespace that arXiv puts in titles and abstracts."""
     if not text:
         return ""
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 class SourceError(ValueError):

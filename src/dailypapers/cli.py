@@ -1,0 +1,174 @@
+"""The `dailypapers` command: each subcommand is a thin wrapper over one package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from dailypapers.config import Settings
+from dailypapers.sources.record import SourceError
+
+app = typer.Typer(help="Daily Papers: a self-hostable daily feed of research papers.", no_args_is_help=True)
+fetch_app = typer.Typer(help="Harvest live from arXiv (at most one request per 3 s).", no_args_is_help=True)
+app.add_typer(fetch_app, name="fetch")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from dailypapers.store.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    applied = migrate(engine)
+    if applied:
+        console.print(f"Applied migrations: {', '.join(applied)}")
+    return engine
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database or apply pending migrations."""
+    _engine(_settings())
+
+
+def _print_report(title: str, report) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=title)
+    for col in ("new", "updated", "unchanged", "rejected", "featured"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(getattr(report, c)) for c in ("new", "updated", "unchanged", "rejected", "featured")))
+    console.print(table)
+    for line in report.errors[:20]:
+        console.print(f"[yellow]rejected:[/yellow] {line}", highlight=False, markup=False)
+    if report.rejected > 20:
+        console.print(f"... and {report.rejected - 20} more rejected records")
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files to import (format detected from content)")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="kaggle, seed, hf, arxiv-api, oai or rss")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Records per transaction")] = 5000,
+) -> None:
+    """Import paper metadata files: Kaggle snapshot, arXiv API/OAI-PMH/RSS, Hugging Face JSON."""
+    from dailypapers.ingest.importer import ImportReport, import_file
+    from dailypapers.sources.detect import FORMATS
+
+    if fmt and fmt not in FORMATS:
+        console.print(f"[red]error:[/red] unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    settings = _settings()
+    engine = _engine(settings)
+    total = ImportReport()
+    failed = 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        for path in paths:
+            size = path.stat().st_size if path.is_file() else 0
+            task = progress.add_task(path.name[:40], total=size)
+            try:
+                report = import_file(
+                    engine,
+                    path,
+                    fmt=fmt,
+                    progress=lambda n, task=task: progress.advance(task, n),
+                    auto_feature_categories=settings.auto_feature,
+                    batch_size=batch_size,
+                )
+            except SourceError as exc:
+                failed += 1
+                progress.console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+                continue
+            if report.resumed_from_line:
+                progress.console.print(f"{path}: resumed after line {report.resumed_from_line}")
+            total.add(report)
+        _index_for_search(engine, progress)
+    _print_report("Import", total)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _index_for_search(engine, progress: Progress) -> None:  # type: ignore[no-untyped-def]
+    from dailypapers.store import search_index
+    from dailypapers.store.db import read_tx
+
+    with read_tx(engine) as conn:
+        todo = search_index.pending(conn)
+    if todo:
+        task = progress.add_task("keyword index", total=todo)
+        search_index.index_pending(engine, lambda n: progress.advance(task, n))
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only when the database has no papers")
+    ] = False,
+) -> None:
+    """Load the bundled demo data (real records of the fixtures and the seed page's papers)."""
+    from dailypapers.ingest.demo import load_demo
+
+    engine = _engine(_settings())
+    report = load_demo(engine, only_if_empty=if_empty)
+    if report is None:
+        console.print("Database already has papers; demo data not loaded.")
+    else:
+        _print_report("Demo data", report)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: DAILYPAPERS_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: DAILYPAPERS_PORT or 8000")] = None,
+    workers: Annotated[int | None, typer.Option(help="Web worker processes")] = None,
+) -> None:
+    """Serve the site (migrating the database first)."""
+    import uvicorn
+
+    settings = _settings()
+    _engine(settings)
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    console.print(f"Serving Daily Papers on http://{host}:{port} (database {settings.database_url})")
+    uvicorn.run(
+        "dailypapers.web.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

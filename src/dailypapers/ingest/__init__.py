@@ -1,0 +1,1 @@
+"""Ingestion: records from the sources, merged and written to the store, idempotently and resumably."""

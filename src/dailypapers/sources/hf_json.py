@@ -1,0 +1,113 @@
+"""Hugging Face papers JSON: `/api/daily_papers` (a list of featured papers) and `/api/papers/{id}`.
+
+These carry what arXiv does not: the day a paper was featured, who submitted it, its upvotes,
+and the code and project links the community attached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any
+
+import orjson
+
+from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.dates import parse_iso
+from dailypapers.sources.links import find_links
+from dailypapers.sources.record import Author, Listing, PaperRecord, SourceError, Submitter, clean_text
+
+SOURCE = "huggingface"
+_EXTRA_KEYS = ("ai_summary", "ai_keywords", "githubStars", "discussionId")
+
+
+def _submitter(obj: Any) -> Submitter | None:
+    if not isinstance(obj, dict) or not isinstance(obj.get("name") or obj.get("user"), str):
+        return None
+    name = obj.get("name") or obj.get("user")
+    return Submitter(
+        name=name, fullname=str(obj.get("fullname") or ""), avatar_url=str(obj.get("avatarUrl") or "")
+    )
+
+
+def record_from_paper(paper: Any, item: dict[str, Any] | None = None) -> PaperRecord:
+    """A record from an HF `paper` object (plus its daily-papers wrapper `item`, when there is one)."""
+    if not isinstance(paper, dict):
+        raise TypeError("'paper' is not an object")
+    raw_id = paper.get("id")
+    if not isinstance(raw_id, str):
+        raise ValueError("missing paper 'id'")
+    arxiv_id, version = parse_arxiv_id(raw_id)
+    title = clean_text(paper.get("title") or (item or {}).get("title"))
+    if not title:
+        raise ValueError("empty title")
+    abstract = clean_text(paper.get("summary") or (item or {}).get("summary"))
+    code, project = find_links(abstract)
+    repo = paper.get("githubRepo")
+    if isinstance(repo, str) and repo.startswith("http") and repo not in code:
+        code.insert(0, repo)
+    page = paper.get("projectPage")
+    if isinstance(page, str) and page.startswith("http") and page not in project:
+        project.insert(0, page)
+    authors = [
+        Author(clean_text(a["name"]))
+        for a in paper.get("authors") or []
+        if isinstance(a, dict) and isinstance(a.get("name"), str) and not a.get("hidden")
+    ]
+    published = paper.get("publishedAt")
+    listing = None
+    day = paper.get("submittedOnDailyAt")
+    if isinstance(day, str):
+        upvotes = paper.get("upvotes")
+        listing = Listing(
+            day=parse_iso(day).date(),
+            source=SOURCE,
+            submitter=_submitter(paper.get("submittedOnDailyBy") or (item or {}).get("submittedBy")),
+            upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else 0,
+        )
+    org = paper.get("organization") or (item or {}).get("organization")
+    extra = {k: paper[k] for k in _EXTRA_KEYS if paper.get(k) not in (None, "", [])}
+    if isinstance(org, dict) and org.get("name"):
+        extra["organization"] = {"name": org.get("name"), "fullname": org.get("fullname", "")}
+    return PaperRecord(
+        id=arxiv_id,
+        source=SOURCE,
+        title=title,
+        abstract=abstract,
+        authors=authors,
+        published=parse_iso(published) if isinstance(published, str) else None,
+        code_urls=code,
+        project_urls=project,
+        listing=listing,
+        extra=extra,
+    )
+
+
+def parse(data: bytes, *, where: str) -> tuple[list[PaperRecord], list[SourceError]]:
+    """Records from a daily-papers list or a single paper object; bad items become errors."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise SourceError(f"malformed JSON ({exc})", where=where) from exc
+    if isinstance(doc, dict) and "error" in doc and "id" not in doc:
+        raise SourceError(f"Hugging Face error response: {doc['error']}", where=where)
+    items = doc if isinstance(doc, list) else [doc]
+    records, errors = [], []
+    for index, item in enumerate(items):
+        label = f"{where} item {index}"
+        try:
+            if isinstance(item, dict) and "paper" in item:
+                records.append(record_from_paper(item["paper"], item))
+            else:
+                records.append(record_from_paper(item))
+        except (ValueError, KeyError, TypeError, InvalidArxivId) as exc:
+            pid = item.get("paper", item).get("id") if isinstance(item, dict) else None
+            errors.append(
+                SourceError(str(exc), where=label + (f" (id {pid})" if isinstance(pid, str) else ""))
+            )
+    return records, errors
+
+
+def iter_file(fp: IO[bytes], where: str) -> Iterator[PaperRecord | SourceError]:
+    records, errors = parse(fp.read(), where=where)
+    yield from records
+    yield from errors

@@ -1,0 +1,141 @@
+"""The database schema as SQLAlchemy 2 models. Alembic migrations in `migrations/` create it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only makes INTEGER PRIMARY KEY an alias of rowid; BigInteger would not be.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Paper(Base):
+    """One paper, keyed by its arXiv id without version (or a local id when it has none)."""
+
+    __tablename__ = "papers"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(Text, default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    # [{"name": ..., "affiliations": [...]}, ...] in order; authors_text is "A, B, C" for display and search.
+    authors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    authors_text: Mapped[str] = mapped_column(Text, default="")
+    # [{"version": 1, "date": iso, "size": "12kb"}, ...] ascending.
+    versions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    primary_category: Mapped[str] = mapped_column(String(64), default="")
+    doi: Mapped[str] = mapped_column(Text, default="")
+    journal_ref: Mapped[str] = mapped_column(Text, default="")
+    comments: Mapped[str] = mapped_column(Text, default="")
+    license: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    announced: Mapped[dt.date | None] = mapped_column(Date)
+    code_urls: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    project_urls: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str] = mapped_column(String(32), default="")
+
+    __table_args__ = (Index("ix_papers_published", "published"),)
+
+
+class User(Base):
+    """A person who features papers: a member of this site, or one known from an imported source."""
+
+    __tablename__ = "users"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(96), unique=True)
+    fullname: Mapped[str] = mapped_column(Text, default="")
+    avatar_url: Mapped[str] = mapped_column(Text, default="")
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DailyListing(Base):
+    """A paper featured on a day, by a user or by the source that brought it, with its upvotes."""
+
+    __tablename__ = "daily_listings"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64))
+    submitter_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"))
+    upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("paper_pk", "day", name="uq_listing_paper_day"),
+        Index("ix_listings_day_upvotes", "day", "upvotes"),
+        Index("ix_listings_submitter", "submitter_pk"),
+    )
+
+
+class ImportCheckpoint(Base):
+    """How far an interrupted import of one file got; deleted when the import completes."""
+
+    __tablename__ = "import_checkpoints"
+
+    file_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    line: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HarvestState(Base):
+    """Where a live harvest stands (an OAI resumption token, an API offset), for resuming after a crash."""
+
+    __tablename__ = "harvest_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    cursor: Mapped[str] = mapped_column(Text, default="")
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobRun(Base):
+    """A scheduled job claimed for one period; the unique key makes exactly one process run it."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SiteState(Base):
+    """Small counters, e.g. `data_version`, bumped by every write that changes what pages show."""
+
+    __tablename__ = "site_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
