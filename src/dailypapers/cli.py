@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -18,31 +17,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from dailypapers.config import Settings
+from dailypapers.cli_common import console, load_settings, open_store
+from dailypapers.cli_fetch import fetch_app
 from dailypapers.sources.record import SourceError
 
 app = typer.Typer(help="Daily Papers: a self-hostable daily feed of research papers.", no_args_is_help=True)
-fetch_app = typer.Typer(help="Harvest live from arXiv (at most one request per 3 s).", no_args_is_help=True)
 app.add_typer(fetch_app, name="fetch")
-console = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
-    from dailypapers.store.db import make_engine, migrate
-
-    engine = make_engine(settings.database_url)
-    applied = migrate(engine)
-    if applied:
-        console.print(f"Applied migrations: {', '.join(applied)}")
-    return engine
+_settings = load_settings
+_engine = open_store
 
 
 @app.command()

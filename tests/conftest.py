@@ -1,0 +1,67 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from dailypapers.store.db import make_engine, migrate
+from tests.support.postgres import PostgresServer, start_postgres
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per test process, with a migrated template database."""
+    server = start_postgres()
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE dp_template"))
+    template = make_engine(server.url("dp_template"))
+    with template.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    migrate(template)
+    template.dispose()
+    admin.dispose()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        eng = make_engine(url)
+        migrate(eng)
+        eng.dispose()
+        return url
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"dp_{os.getpid()}_{next(_counter)}"
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE dp_template"))
+    admin.dispose()
+    return server.url(name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests leave screenshots and other things a person may want to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
