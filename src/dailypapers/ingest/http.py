@@ -1,0 +1,178 @@
+"""A polite, synchronous HTTP client for arXiv: rate-limited, retrying, with a clear final error.
+
+arXiv asks harvesters for at most one request every three seconds, a descriptive User-Agent, and
+to back off when told to (`429`/`503` with `Retry-After`). `PoliteClient` does all of that:
+
+- one request per `settings.request_interval` seconds, measured from the previous request's
+  start, across every request (and retry) of the client and across threads;
+- retries on 429, 500, 502, 503 and 504 and on transport errors (refused or reset connections,
+  timeouts, truncated bodies) with exponential backoff, or after the `Retry-After` the server
+  gave (seconds or an HTTP date, capped at `MAX_RETRY_AFTER`);
+- after `settings.max_retries` retries, `FetchError` naming the URL and the last status or error.
+
+Clock and sleep are injectable so tests never wait for real three-second intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import httpx
+
+from dailypapers import __version__
+from dailypapers.config import Settings
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 600.0
+MAX_BACKOFF = 300.0
+USER_AGENT = f"dailypapers/{__version__} (self-hosted daily paper feed; python-httpx/{httpx.__version__})"
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class FetchError(Exception):
+    """A request that failed for good: a non-retryable status, or retries used up."""
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None, attempts: int = 1) -> None:
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.attempts = attempts
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"GET {url} failed{tries}: {reason}")
+
+
+class RateLimiter:
+    """At most one start per `interval` seconds; thread-safe. Callers queue in `wait()`."""
+
+    def __init__(self, interval: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        self.interval = max(0.0, interval)
+        self.clock = clock
+        self.sleep = sleep
+        self._lock = threading.Lock()
+        self._last: float | None = None
+
+    def wait(self) -> float:
+        """Block until the next request may start; returns the start time it recorded."""
+        with self._lock:
+            if self._last is not None:
+                delay = self._last + self.interval - self.clock()
+                if delay > 0:
+                    self.sleep(delay)
+            self._last = self.clock()
+            return self._last
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait per a `Retry-After` header (seconds or HTTP date), capped; None if absent or bad."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = when.timestamp() - now()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    detail = str(exc) or exc.__class__.__doc__ or ""
+    return f"{exc.__class__.__name__}: {detail.strip()}"
+
+
+class PoliteClient:
+    """A rate-limited, retrying GET client built from `Settings`. Use as a context manager or `close()`.
+
+    `requests` counts every attempt sent (retries included).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        wallclock: Callable[[], float] = time.time,
+        limiter: RateLimiter | None = None,
+        backoff_base: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self.max_retries = max(0, settings.max_retries)
+        self.sleep = sleep
+        self.wallclock = wallclock
+        self.limiter = limiter or RateLimiter(settings.request_interval, clock=clock, sleep=sleep)
+        self.backoff_base = max(0.0, settings.request_interval if backoff_base is None else backoff_base)
+        self.requests = 0
+        self._count_lock = threading.Lock()
+        self._http = httpx.Client(
+            headers={"User-Agent": user_agent},
+            timeout=httpx.Timeout(settings.request_timeout),
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def backoff(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1-based) when the server gave no Retry-After."""
+        return min(MAX_BACKOFF, self.backoff_base * 2 ** (attempt - 1))
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        ok: Collection[int] = (200,),
+    ) -> httpx.Response:
+        """GET `url`, politely, retrying transient failures; returns a response whose status is in `ok`.
+
+        Raises FetchError for any other status (at once for a non-retryable one, after
+        `max_retries` retries for a retryable one) and for transport errors that persist.
+        """
+        request = self._http.build_request("GET", url, params=params)
+        shown = str(request.url)
+        attempt = 0
+        while True:
+            self.limiter.wait()
+            with self._count_lock:
+                self.requests += 1
+            retry_after: float | None = None
+            try:
+                response = self._http.send(request)
+            except httpx.UnsupportedProtocol as exc:
+                raise FetchError(shown, _describe(exc), attempts=attempt + 1) from exc
+            except httpx.TransportError as exc:
+                reason, status, cause = _describe(exc), None, exc
+            else:
+                if response.status_code in ok:
+                    return response
+                status, cause = response.status_code, None
+                reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+                if status not in RETRY_STATUSES:
+                    raise FetchError(shown, reason, status=status, attempts=attempt + 1)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self.wallclock)
+            attempt += 1
+            if attempt > self.max_retries:
+                raise FetchError(shown, reason, status=status, attempts=attempt) from cause
+            self.sleep(self.backoff(attempt) if retry_after is None else retry_after)

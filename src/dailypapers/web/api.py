@@ -1,0 +1,106 @@
+"""The JSON API, shaped like Hugging Face's papers API (see hf_shapes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.seed import LOCAL_PREFIX
+from dailypapers.store import feed, keyword
+from dailypapers.store.db import read_tx
+from dailypapers.web import hf_shapes
+from dailypapers.web.periods import PARSERS, BadPeriod
+from dailypapers.web.site import Site, cached, site_of
+
+router = APIRouter(prefix="/api", tags=["papers"])
+_JSON = "application/json"
+
+
+def _dump(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def render_daily(
+    site: Site, period: tuple[str, str] | None, sort: str, p: int, limit: int, submitter: str | None
+) -> tuple[bytes, str, int]:
+    start = end = None
+    if period:
+        try:
+            span = PARSERS[period[0]](period[1])
+        except BadPeriod as exc:
+            raise HTTPException(422, str(exc)) from exc
+        start, end = span.start, span.end
+    with read_tx(site.engine) as conn:
+        entries = feed.featured_between(
+            conn, start, end, sort=sort, limit=limit, offset=p * limit, submitter=submitter
+        )
+    return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
+
+
+@router.get("/daily_papers", summary="Papers featured on a day, week or month")
+async def daily_papers(
+    request: Request,
+    date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(description="ISO week, YYYY-Www")] = None,
+    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
+    submitter: Annotated[str | None, Query(max_length=96)] = None,
+    sort: Literal["publishedAt", "trending"] = "trending",
+    p: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    """Featured papers, newest days first, like `huggingface_hub.HfApi.list_daily_papers`."""
+    given = [(k, v) for k, v in (("day", date), ("week", week), ("month", month)) if v is not None]
+    if len(given) > 1:
+        raise HTTPException(422, "give at most one of date, week and month")
+    order = "new" if sort == "publishedAt" else "trending"
+    return await cached(
+        request,
+        lambda: render_daily(site_of(request), given[0] if given else None, order, p, limit, submitter),
+    )
+
+
+def render_search(site: Site, q: str, limit: int) -> tuple[bytes, str, int]:
+    with read_tx(site.engine) as conn:
+        if q.strip():
+            entries = feed.entries_by_pk(conn, keyword.search_pks(conn, q, limit))
+        else:
+            entries = feed.featured_between(conn, None, None, limit=limit)
+    return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
+
+
+@router.get("/papers/search", summary="Search papers by keyword")
+async def search(
+    request: Request,
+    q: Annotated[str, Query(max_length=500)] = "",
+    limit: Annotated[int, Query(ge=1, le=120)] = 20,
+) -> Response:
+    """Papers matching the words of `q` (title first, then authors, then abstract)."""
+    return await cached(request, lambda: render_search(site_of(request), q, limit))
+
+
+def check_paper_id(paper_id: str) -> str:
+    """The canonical id; 400 for text that is neither an arXiv id nor one of our local ids."""
+    if paper_id.startswith(LOCAL_PREFIX) and paper_id[len(LOCAL_PREFIX) :].isalnum():
+        return paper_id
+    try:
+        return parse_arxiv_id(paper_id)[0]
+    except InvalidArxivId as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+def render_paper_info(site: Site, paper_id: str) -> tuple[bytes, str, int]:
+    with read_tx(site.engine) as conn:
+        detail = feed.paper_detail(conn, paper_id)
+    if detail is None:
+        raise HTTPException(404, f"Paper {paper_id} not found")
+    return _dump(hf_shapes.paper_info(detail)), _JSON, 200
+
+
+@router.get("/papers/{paper_id:path}", summary="One paper")
+async def paper(request: Request, paper_id: str) -> Response:
+    """A paper's metadata, like `huggingface_hub.HfApi.paper_info`."""
+    canonical = check_paper_id(paper_id)
+    return await cached(request, lambda: render_paper_info(site_of(request), canonical))

@@ -1,0 +1,76 @@
+"""Rendered responses cached per URL, dropped when the store's data version moves.
+
+Every write that changes what a page shows bumps `data_version` in the database. Each process
+reads that counter at most once per `ttl` seconds, so a page is at most `ttl` stale in a process
+that did not make the change itself; a process that writes calls `invalidate()` and sees it at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from dailypapers.store.db import data_version, read_tx
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    body: bytes
+    media_type: str
+    etag: str
+    status: int = 200
+
+
+class PageCache:
+    def __init__(self, engine: Engine, *, ttl: float = 0.5, max_entries: int = 4096) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[int, Cached]] = OrderedDict()
+        self._version = -1
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def version(self) -> int:
+        now = time.monotonic()
+        if now - self._checked >= self._ttl:
+            with read_tx(self._engine) as conn:
+                self._version = data_version(conn)
+            self._checked = now
+        return self._version
+
+    def invalidate(self) -> None:
+        """Forget the known version, so the next lookup reads it from the database."""
+        self._checked = 0.0
+
+    def lookup(self, key: str) -> Cached | None:
+        version = self.version()
+        hit = self._entries.get(key)
+        if hit is None or hit[0] != version:
+            return None
+        return hit[1]
+
+    def store(self, key: str, version: int, body: bytes, media_type: str, status: int = 200) -> Cached:
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        item = Cached(body, media_type, etag, status)
+        with self._lock:
+            self._entries[key] = (version, item)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return item
+
+    def get_or_render(self, key: str, render: Callable[[], tuple[bytes, str, int]]) -> Cached:
+        """The cached response for `key`, rendering (and caching) it when missing or stale."""
+        hit = self.lookup(key)
+        if hit is not None:
+            return hit
+        version = self._version
+        body, media_type, status = render()
+        return self.store(key, version, body, media_type, status)

@@ -1,0 +1,75 @@
+"""Atom feeds of the feed pages (`/feed.atom`, `/date/…/feed.atom`, `/week/…`, `/month/…`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from feedgen.feed import FeedGenerator
+
+from dailypapers.sources.arxiv_ids import abs_url
+from dailypapers.store import feed
+from dailypapers.store.db import read_tx
+from dailypapers.web.periods import PARSERS, BadPeriod, Period, period_of
+from dailypapers.web.site import Site, cached, site_of
+
+router = APIRouter(include_in_schema=False)
+ATOM = "application/atom+xml; charset=utf-8"
+
+
+def _at(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def render_atom(site: Site, period: Period | None) -> tuple[bytes, str, int]:
+    base = site.settings.base_url
+    with read_tx(site.engine) as conn:
+        if period is None:
+            latest = feed.latest_day(conn)
+            period = period_of("day", latest) if latest else None
+        entries = feed.featured_between(conn, period.start, period.end, limit=100) if period else []
+    fg = FeedGenerator()
+    page = f"{base}{period.path}" if period else f"{base}/"
+    fg.id(page)
+    fg.title(f"Daily Papers: {period.label}" if period else "Daily Papers")
+    fg.subtitle("Trending research papers, by AK and the research community")
+    fg.link(href=page, rel="alternate")
+    fg.link(href=f"{page.rstrip('/')}/feed.atom" if period else f"{base}/feed.atom", rel="self")
+    fg.language("en")
+    fg.updated(_at(period.end) if period else dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+    # feedgen prepends entries; add them in reverse so the feed reads best first.
+    for e in reversed(entries):
+        item = fg.add_entry()
+        url = f"{base}/papers/{e.id}"
+        item.id(url)
+        item.title(e.title)
+        item.link(href=url, rel="alternate")
+        if not e.local:
+            item.link(href=abs_url(e.id), rel="related", title="arXiv")
+        for a in e.authors[:20] or [{"name": "Unknown"}]:
+            item.author(name=a["name"])
+        item.summary(e.abstract or e.title)
+        when = _at(e.day) if e.day else e.published or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        item.updated(when)
+        if e.published:
+            item.published(e.published)
+        for c in e.categories:
+            item.category(term=c)
+    return fg.atom_str(pretty=True), ATOM, 200
+
+
+@router.get("/feed.atom")
+async def latest_atom(request: Request) -> Response:
+    return await cached(request, lambda: render_atom(site_of(request), None))
+
+
+@router.get("/{kind}/{value}/feed.atom")
+async def period_atom(request: Request, kind: str, value: str) -> Response:
+    kinds = {"date": "day", "week": "week", "month": "month"}
+    if kind not in kinds:
+        raise HTTPException(404, "Not found")
+    try:
+        period = PARSERS[kinds[kind]](value)
+    except BadPeriod as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return await cached(request, lambda: render_atom(site_of(request), period))

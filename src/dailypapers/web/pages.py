@@ -1,0 +1,116 @@
+"""Server-rendered HTML pages: the feed by day, week and month, and the paper pages."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from dailypapers.store import feed
+from dailypapers.store.db import read_tx
+from dailypapers.web.export import paper_markdown
+from dailypapers.web.periods import PARSERS, BadPeriod, Period, neighbours, period_of
+from dailypapers.web.site import Site, cached, site_of
+
+router = APIRouter(include_in_schema=False)
+
+SortParam = Annotated[str, Query(pattern="^(trending|new)$")]
+PageParam = Annotated[int, Query(ge=0, le=10_000)]
+
+
+def render_feed(site: Site, period: Period | None, sort: str, page: int) -> tuple[bytes, str, int]:
+    size = site.settings.feed_page_size
+    with read_tx(site.engine) as conn:
+        if period is None:
+            latest = feed.latest_day(conn)
+            period = period_of("day", latest) if latest else None
+        if period is None:
+            entries, total, prev, nxt = [], 0, None, None
+        else:
+            entries = feed.featured_between(
+                conn, period.start, period.end, sort=sort, limit=size, offset=page * size
+            )
+            total = feed.count_featured(conn, period.start, period.end)
+            prev, nxt = neighbours(
+                period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d)
+            )
+    tabs = {kind: period.containing(kind) for kind in ("day", "week", "month")} if period else {}
+    body = site.render(
+        "feed.html",
+        period=period,
+        entries=entries,
+        sort=sort,
+        page=page,
+        pages=max(1, math.ceil(total / size)),
+        total=total,
+        prev=prev,
+        next=nxt,
+        tabs=tabs,
+        rank_offset=page * size,
+    )
+    return body, "text/html; charset=utf-8", 200
+
+
+def _period(kind: str, value: str) -> Period:
+    try:
+        return PARSERS[kind](value)
+    except BadPeriod as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.get("/")
+async def index(request: Request, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+    site = site_of(request)
+    return await cached(request, lambda: render_feed(site, None, sort, p))
+
+
+@router.get("/date/{day}")
+async def by_day(request: Request, day: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+    period = _period("day", day)
+    return await cached(request, lambda: render_feed(site_of(request), period, sort, p))
+
+
+@router.get("/week/{week}")
+async def by_week(request: Request, week: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+    period = _period("week", week)
+    return await cached(request, lambda: render_feed(site_of(request), period, sort, p))
+
+
+@router.get("/month/{month}")
+async def by_month(request: Request, month: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+    period = _period("month", month)
+    return await cached(request, lambda: render_feed(site_of(request), period, sort, p))
+
+
+def render_paper(site: Site, paper_id: str, markdown: bool) -> tuple[bytes, str, int]:
+    with read_tx(site.engine) as conn:
+        detail = feed.paper_detail(conn, paper_id)
+    if detail is None:
+        raise HTTPException(404, f"No paper {paper_id!r} here.")
+    if markdown:
+        return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
+    return site.render("paper.html", d=detail, e=detail.entry), "text/html; charset=utf-8", 200
+
+
+@router.get("/papers/{paper_id:path}")
+async def paper_page(request: Request, paper_id: str) -> Response:
+    markdown = paper_id.endswith(".md")
+    if markdown:
+        paper_id = paper_id[:-3]
+    canonical = _canonical_id(paper_id)
+    if canonical != paper_id:
+        suffix = ".md" if markdown else ""
+        return RedirectResponse(f"/papers/{canonical}{suffix}", status_code=301)
+    return await cached(request, lambda: render_paper(site_of(request), paper_id, markdown))
+
+
+def _canonical_id(paper_id: str) -> str:
+    """`2401.01234v2` and arXiv URLs lead to the paper's page; local ids stay as they are."""
+    from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+
+    try:
+        return parse_arxiv_id(paper_id)[0]
+    except InvalidArxivId:
+        return paper_id

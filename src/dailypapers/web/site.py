@@ -1,0 +1,96 @@
+"""What every handler needs, built once per application: store, settings, templates, cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request, Response
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from dailypapers import __version__
+from dailypapers.config import Settings
+from dailypapers.sources.arxiv_ids import abs_url, pdf_url
+from dailypapers.web.cache import Cached, PageCache
+
+TEMPLATES = Path(__file__).with_name("templates")
+HTML_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+def snippet(text: str, length: int = 300) -> str:
+    """The start of a text, cut at a word boundary."""
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
+
+
+def short_date(value: dt.date | dt.datetime | None) -> str:
+    return value.strftime("%b %-d, %Y") if value else ""
+
+
+def author_names(authors: list[dict[str, Any]], limit: int = 6) -> str:
+    names = [a["name"] for a in authors]
+    if len(names) > limit:
+        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+    return ", ".join(names)
+
+
+@dataclass
+class Site:
+    settings: Settings
+    engine: Engine
+    cache: PageCache
+    templates: jinja2.Environment
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine) -> Site:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=jinja2.select_autoescape(["html", "xml"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters.update(snippet=snippet, short_date=short_date, author_names=author_names)
+        env.globals.update(abs_url=abs_url, pdf_url=pdf_url, version=__version__, base_url=settings.base_url)
+        return cls(settings, engine, PageCache(engine, ttl=settings.page_cache_ttl), env)
+
+    def render(self, template: str, **context: Any) -> bytes:
+        return self.templates.get_template(template).render(**context).encode()
+
+
+def site_of(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+def respond(request: Request, item: Cached, extra_headers: dict[str, str] | None = None) -> Response:
+    headers = {"ETag": item.etag, "Cache-Control": "no-cache"}
+    if item.media_type.startswith("text/html"):
+        headers.update(HTML_HEADERS)
+    if extra_headers:
+        headers.update(extra_headers)
+    if item.status == 200 and request.headers.get("if-none-match") == item.etag:
+        return Response(status_code=304, headers={"ETag": item.etag})
+    return Response(item.body, status_code=item.status, media_type=item.media_type, headers=headers)
+
+
+async def cached(request: Request, render: Callable[[], tuple[bytes, str, int]]) -> Response:
+    """Serve from the page cache, rendering in a worker thread on a miss."""
+    cache = site_of(request).cache
+    key = request.url.path + "?" + request.url.query
+    hit = cache.lookup(key)
+    if hit is None:
+        hit = await run_in_threadpool(cache.get_or_render, key, render)
+    return respond(request, hit)
