@@ -35,11 +35,10 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, migrated database on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
+def new_database(backend: str, request: pytest.FixtureRequest, directory: Path) -> str:
+    """The URL of a fresh, migrated database on `backend`."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / f'test{next(_counter)}.db'}"
         eng = make_engine(url)
         migrate(eng)
         eng.dispose()
@@ -51,6 +50,32 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text(f"CREATE DATABASE {name} TEMPLATE dp_template"))
     admin.dispose()
     return server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database on each backend."""
+    return new_database(request.param, request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A database with the bundled demo data, shared by a module's read-only tests."""
+    from dailypapers.ingest.demo import load_demo
+
+    eng = make_engine(new_database(request.param, request, tmp_path_factory.mktemp("demo")))
+    load_demo(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_engine: Engine) -> Iterator[str]:
+    """The site on the demo database, served by uvicorn on a free loopback port."""
+    from tests.support.server import serve_app
+
+    with serve_app(demo_engine) as base_url:
+        yield base_url
 
 
 @pytest.fixture

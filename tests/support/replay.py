@@ -122,9 +122,7 @@ class ReplayServer:
         return reply
 
     def _route_reply(self, path: str, query: dict[str, str]) -> Reply:
-        matching = [
-            r for r in self.routes if r.path == path and all(query.get(k) == v for k, v in r.params.items())
-        ]
+        matching = [r for r in self.routes if r.path == path and all(query.get(k) == v for k, v in r.params.items())]
         if not matching:
             return status(404, body=f"no route for {path} {query}".encode())
         route = max(matching, key=lambda r: len(r.params))

@@ -1,0 +1,48 @@
+# Daily Papers. Quick start: `make run` (serve the demo on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run serve test test-deps lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+## Create .venv, install, migrate, load the demo data into an empty database, serve on :8000.
+run: $(VENV)/.installed
+	$(BIN)/dailypapers migrate
+	$(BIN)/dailypapers demo --if-empty
+	$(BIN)/dailypapers serve
+
+## Install test needs (Python packages, Debian's Chromium, a postgres user) and run the whole suite.
+test: test-deps lint
+	$(BIN)/pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
+
+test-deps: $(VENV)/.test-installed
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "error: chromium is required for the browser tests" >&2; exit 1; }
+	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --no-create-home postgres; fi
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+## Benchmarks; figures go to docs/benchmarks.md.
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m bench.bench_import 100000
+	$(BIN)/python -m bench.bench_web
+
+clean:
+	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Run the real application under uvicorn in a background thread, on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine
+
+from dailypapers.config import Settings
+from dailypapers.web.app import create_app
+from tests.support.postgres import free_port
+
+
+@contextlib.contextmanager
+def serve_app(engine: Engine, data_dir: Path | None = None, **settings: object) -> Iterator[str]:
+    """Yield the base URL of the site on `engine` while it is served."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = Settings(
+        data_dir=data_dir or Path("/nonexistent"),
+        database_url=engine.url.render_as_string(hide_password=False),
+        port=port,
+        base_url=base,
+        page_cache_ttl=0.0,
+        **settings,  # type: ignore[arg-type]
+    )
+    app = create_app(config, engine, background=False)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
