@@ -1,0 +1,46 @@
+"""`dailypapers fetch rss` end to end: environment settings, the replay server, the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from dailypapers.cli import app
+from tests.ingest.conftest import RSS, paper_titles
+from tests.support.replay import ReplayServer, status
+
+
+def env(server: ReplayServer, tmp_path: Path, db_url: str, **more: str) -> dict[str, str]:
+    values = {
+        "DAILYPAPERS_DATA_DIR": str(tmp_path),
+        "DAILYPAPERS_DATABASE_URL": db_url,
+        "DAILYPAPERS_ARXIV_RSS_URL": f"{server.url}/rss",
+        "DAILYPAPERS_REQUEST_INTERVAL": "0.01",
+        "DAILYPAPERS_MAX_RETRIES": "1",
+    }
+    values.update({f"DAILYPAPERS_{k}": v for k, v in more.items()})
+    return values
+
+
+def test_fetch_rss_stores_and_features(server: ReplayServer, tmp_path: Path, db_url: str, engine: Engine) -> None:
+    server.add("/rss/cs.CL+cs.AI", (RSS / "new2024_cs_cl_2026-04-27_3items_distill.xml").read_bytes())
+    result = CliRunner().invoke(
+        app, ["fetch", "rss", "cs.CL", "cs.AI"], env=env(server, tmp_path, db_url, AUTO_FEATURE="cs.CL")
+    )
+    assert result.exit_code == 0, result.output
+    assert "arXiv listing: cs.CL cs.AI" in result.output
+    assert set(paper_titles(engine)) == {"2604.22002", "2604.22027", "2604.22038"}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM daily_listings")).scalar() == 3
+
+
+def test_fetch_error_exits_non_zero_with_the_message(
+    server: ReplayServer, tmp_path: Path, db_url: str, engine: Engine
+) -> None:
+    server.inject_from(1, status(503))
+    result = CliRunner().invoke(app, ["fetch", "rss", "cs.CL"], env=env(server, tmp_path, db_url))
+    assert result.exit_code == 1
+    assert f"GET {server.url}/rss/cs.CL failed after 2 attempts: HTTP 503" in " ".join(result.output.split())
+    assert paper_titles(engine) == {}
