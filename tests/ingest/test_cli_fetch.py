@@ -41,6 +41,7 @@ def test_fetch_error_exits_non_zero_with_the_message(
 ) -> None:
     server.inject_from(1, status(503))
     result = CliRunner().invoke(app, ["fetch", "rss", "cs.CL"], env=env(server, tmp_path, db_url))
-    assert result.exit_code == 1
-    assert f"GET {server.url}/rss/cs.CL failed after 2 attempts: HTTP 503" in " ".join(result.output.split())
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert f"GET {server.url}/rss/cs.CL failed after 2 attempts: HTTP 503" in output, output
     assert paper_titles(engine) == {}

@@ -36,7 +36,9 @@ def test_requests_are_spaced_by_the_interval_across_threads(server: ReplayServer
     arrivals = [r.at for r in server.log]
     assert len(arrivals) == 4
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    assert min(gaps) >= 0.19, gaps
+    # 0.2 s apart at the client; the slack covers a handler thread scheduled late on a busy
+    # machine. Without the limiter the gaps are about a millisecond.
+    assert min(gaps) >= 0.15, gaps
     headers = server.log[0].headers
     assert headers["User-Agent"].startswith(f"dailypapers/{__version__} ")
 

@@ -4,8 +4,8 @@ Routes match a path and a subset of query parameters (the most specific match wi
 recorded page is served whatever else the client adds. Every request is logged with its
 arrival time (`time.monotonic()`) before anything is answered. Faults are injected by request
 number (1-based, counting every request the server saw): an HTTP status with headers, a
-connection cut in the middle of the response headers, or a body shorter than its
-Content-Length followed by a close.
+connection cut (reset) in the middle of the response headers, or the route's own response
+with only half of its body sent before the connection closes (shorter than its Content-Length).
 """
 
 from __future__ import annotations

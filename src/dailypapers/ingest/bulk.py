@@ -105,6 +105,8 @@ def import_lines(
     dialect = engine.dialect.name
     with write_tx(engine) as conn:
         resume = bookkeeping.load_checkpoint(conn, key)
+        # Numbers a killed run used up are reused, so the papers' pks equal those of one clean run.
+        papers.reclaim_paper_pks(conn)
     position, line = resume or (0, 0)
     report.resumed_from_line = line
     if jobs is None:

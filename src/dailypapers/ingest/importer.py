@@ -113,17 +113,17 @@ def write_batch(
         stale = [pid for pid, (_, h) in found.items() if h != rows[pid][-1]]
         stored = papers.load_records(conn, stale)
         inserts, updates = [], []
-        unchanged = 0
+        unchanged: list[str] = []
         for pid, row in rows.items():
             if pid not in found:
                 inserts.append(row)
             elif pid not in stored:
-                unchanged += 1
+                unchanged.append(pid)
             else:
                 rec = incoming.get(pid) or by_id[pid][0].load()
                 merged = papers.record_params(merge(stored[pid], rec), dialect)
                 if merged[-1] == found[pid][1]:
-                    unchanged += 1
+                    unchanged.append(pid)
                 else:
                     updates.append(merged)
         papers.insert_papers(conn, inserts)
@@ -136,10 +136,10 @@ def write_batch(
         if checkpoint:
             bookkeeping.save_checkpoint(conn, *checkpoint)
     # A paper whose only change is a new listing or upvote count counts as updated.
-    relisted = sum(1 for pid, (pk, _) in found.items() if pk in changed_listings and pid not in stored)
+    relisted = sum(1 for pid in unchanged if found[pid][0] in changed_listings) if changed_listings else 0
     report.new += len(inserts)
     report.updated += len(updates) + relisted
-    report.unchanged += unchanged - relisted
+    report.unchanged += len(unchanged) - relisted
     report.featured += len(changed_listings)
 
 

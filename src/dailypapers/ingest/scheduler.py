@@ -96,7 +96,7 @@ class HarvestScheduler:
         while True:
             try:
                 self.run_once(self.clock())
-            except Exception:  # noqa: BLE001 - a failed day must not end the thread
+            except Exception:  # a failed day must not end the thread
                 log.exception("scheduled arXiv harvest failed; will retry later")
             if self._stop.wait(self.interval):
                 return

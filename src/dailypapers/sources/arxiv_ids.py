@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-_NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?")
-_OLD = re.compile(r"(?P<arch>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z-]{1,8})?/(?P<num>\d{7})(?:v(?P<v>\d+))?")
+# ASCII only: `\d` would otherwise accept other scripts' digits (`２４０１.０１２３４`). Versions start at 1.
+_NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>[1-9]\d*))?", re.ASCII)
+_OLD = re.compile(
+    r"(?P<arch>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z-]{1,8})?/(?P<num>\d{7})(?:v(?P<v>[1-9]\d*))?", re.ASCII
+)
 _PREFIXES = re.compile(
     r"^(?:https?://)?(?:(?:www|export)\.)?arxiv\.org/(?:abs|pdf|html)/"
     r"|^oai:arxiv\.org:|^arxiv:",
@@ -35,11 +38,13 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
         s = s[:-4]
     m = _NEW.fullmatch(s)
     if m:
-        yymm = int(s[2:4])
-        if not 1 <= yymm <= 12:
+        if not 1 <= int(s[2:4]) <= 12:
             raise InvalidArxivId(f"not an arXiv id (month {s[2:4]} out of range): {raw!r}")
-        if len(m["id"]) == 10 and int(s[:2]) < 15:
+        yymm = int(s[:4])
+        if len(m["id"]) == 10 and yymm < 1501:
             raise InvalidArxivId(f"not an arXiv id (5-digit numbers start in 2015): {raw!r}")
+        if len(m["id"]) == 9 and not 704 <= yymm <= 1412:
+            raise InvalidArxivId(f"not an arXiv id (4-digit numbers are from 0704 to 1412): {raw!r}")
         return m["id"], int(m["v"]) if m["v"] else None
     m = _OLD.fullmatch(s)
     if m:

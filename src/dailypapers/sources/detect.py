@@ -48,6 +48,8 @@ _XML_ROOT = re.compile(rb"<(?!\?|!)(?:[\w.-]+:)?([\w.-]+)")
 
 def detect_format(head: bytes, where: str = "") -> Format:
     """The format of a file whose first bytes are `head`; raises SourceError when unknown."""
+    if not head:
+        raise SourceError("the file is empty", where=where)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         body = re.sub(rb"<!--.*?-->", b"", text, flags=re.S)

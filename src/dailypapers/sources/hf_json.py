@@ -17,13 +17,21 @@ from dailypapers.sources.links import find_links
 from dailypapers.sources.record import Author, Listing, PaperRecord, SourceError, Submitter, clean_text
 
 SOURCE = "huggingface"
+MAX_USER_NAME = 96  # users.name is VARCHAR(96); PostgreSQL refuses longer values
 _EXTRA_KEYS = ("ai_summary", "ai_keywords", "githubStars", "discussionId")
+
+
+def _url_key(url: str) -> str:
+    """The same link written with or without a trailing slash or in other case (as `merge` compares)."""
+    return url.rstrip("/").lower()
 
 
 def _submitter(obj: Any) -> Submitter | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("name") or obj.get("user"), str):
         return None
     name = obj.get("name") or obj.get("user")
+    if len(name) > MAX_USER_NAME:
+        raise ValueError(f"submitter name longer than {MAX_USER_NAME} characters")
     return Submitter(
         name=name, fullname=str(obj.get("fullname") or ""), avatar_url=str(obj.get("avatarUrl") or "")
     )
@@ -43,11 +51,11 @@ def record_from_paper(paper: Any, item: dict[str, Any] | None = None) -> PaperRe
     abstract = clean_text(paper.get("summary") or (item or {}).get("summary"))
     code, project = find_links(abstract)
     repo = paper.get("githubRepo")
-    if isinstance(repo, str) and repo.startswith("http") and repo not in code:
-        code.insert(0, repo)
+    if isinstance(repo, str) and repo.startswith("http"):
+        code = [repo, *(u for u in code if _url_key(u) != _url_key(repo))]
     page = paper.get("projectPage")
-    if isinstance(page, str) and page.startswith("http") and page not in project:
-        project.insert(0, page)
+    if isinstance(page, str) and page.startswith("http"):
+        project = [page, *(u for u in project if _url_key(u) != _url_key(page))]
     authors = [
         Author(clean_text(a["name"]))
         for a in paper.get("authors") or []
@@ -90,6 +98,10 @@ def parse(data: bytes, *, where: str) -> tuple[list[PaperRecord], list[SourceErr
         raise SourceError(f"malformed JSON ({exc})", where=where) from exc
     if isinstance(doc, dict) and "error" in doc and "id" not in doc:
         raise SourceError(f"Hugging Face error response: {doc['error']}", where=where)
+    if isinstance(doc, dict) and "id" not in doc and "paper" not in doc:
+        raise SourceError("not a Hugging Face papers response (an object with no 'id' or 'paper')", where=where)
+    if not isinstance(doc, list | dict):
+        raise SourceError(f"not a Hugging Face papers response (a JSON {type(doc).__name__})", where=where)
     items = doc if isinstance(doc, list) else [doc]
     records, errors = [], []
     for index, item in enumerate(items):
@@ -99,8 +111,10 @@ def parse(data: bytes, *, where: str) -> tuple[list[PaperRecord], list[SourceErr
                 records.append(record_from_paper(item["paper"], item))
             else:
                 records.append(record_from_paper(item))
-        except (ValueError, KeyError, TypeError, InvalidArxivId) as exc:
-            pid = item.get("paper", item).get("id") if isinstance(item, dict) else None
+        # AttributeError: a field of the wrong JSON type (a number for a title).
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidArxivId) as exc:
+            paper = item.get("paper", item) if isinstance(item, dict) else None
+            pid = paper.get("id") if isinstance(paper, dict) else None
             errors.append(
                 SourceError(str(exc), where=label + (f" (id {pid})" if isinstance(pid, str) else ""))
             )

@@ -13,6 +13,7 @@ from dailypapers.sources.links import find_links
 from dailypapers.sources.record import Author, PaperRecord, SourceError, Version, clean_text
 
 SOURCE = "kaggle"
+MAX_CATEGORY = 64  # papers.primary_category is VARCHAR(64); PostgreSQL refuses longer values
 _WITHDRAWN = ("this paper has been withdrawn", "this article has been withdrawn", "withdrawn by")
 
 
@@ -46,7 +47,7 @@ def _versions(obj: dict[str, Any]) -> list[Version]:
 
 
 def record_from_object(obj: Any) -> PaperRecord:
-    """One snapshot object as a record; raises ValueError/KeyError/TypeError on bad data."""
+    """One snapshot object as a record; raises ValueError/KeyError/TypeError/AttributeError on bad data."""
     if not isinstance(obj, dict):
         raise TypeError("line is not a JSON object")
     raw_id = obj.get("id")
@@ -60,6 +61,8 @@ def record_from_object(obj: Any) -> PaperRecord:
     comments = clean_text(obj.get("comments"))
     versions = _versions(obj)
     categories = (obj.get("categories") or "").split()
+    if categories and len(categories[0]) > MAX_CATEGORY:
+        raise ValueError(f"category longer than {MAX_CATEGORY} characters")
     code, project = find_links(abstract, comments)
     updated = obj.get("update_date")
     lowered = comments.lower()
@@ -100,7 +103,9 @@ def iter_file(fp: IO[bytes], where: str, start_line: int = 0) -> Iterator[PaperR
             continue
         try:
             yield record_from_object(obj)
-        except (ValueError, KeyError, TypeError, InvalidArxivId) as exc:
+        # AttributeError: a field of the wrong JSON type (a number for a title, a list for categories).
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidArxivId) as exc:
             rid = obj.get("id") if isinstance(obj, dict) else None
             label = f"{where}:{number}" + (f" (id {rid})" if isinstance(rid, str) else "")
-            yield SourceError(str(exc), where=label)
+            problem = f"a field has the wrong type ({exc})" if isinstance(exc, AttributeError) else str(exc)
+            yield SourceError(problem, where=label)

@@ -186,6 +186,23 @@ def update_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
     bump_data_version(conn)
 
 
+def reclaim_paper_pks(conn: Connection) -> None:
+    """PostgreSQL: make the next new paper's pk follow the highest stored one.
+
+    A sequence hands out numbers outside transactions, so an import batch killed mid-transaction
+    leaves a gap, and a resumed import would number its papers differently from one clean run.
+    The EXCLUSIVE lock (readers still read) waits for in-flight writers and keeps new ones out until
+    this transaction ends, so no number held by a transaction that may still commit is handed out
+    again. SQLite needs none of this: it numbers a new row after the highest stored one.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("LOCK TABLE papers IN EXCLUSIVE MODE")
+    conn.exec_driver_sql(
+        "SELECT setval(pg_get_serial_sequence('papers', 'pk'), coalesce(max(pk), 0) + 1, false) FROM papers"
+    )
+
+
 def ensure_users(conn: Connection, submitters: Iterable[Submitter], *, external: bool) -> dict[str, int]:
     """`name -> pk` for the submitters, creating the unknown ones."""
     wanted = {s.name: s for s in submitters}
