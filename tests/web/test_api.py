@@ -122,7 +122,8 @@ def test_openapi_describes_the_api(demo_server: str) -> None:
 
 def test_etag_gives_304(demo_server: str) -> None:
     first = httpx.get(f"{demo_server}/api/daily_papers?date=2026-06-12")
-    again = httpx.get(f"{demo_server}/api/daily_papers?date=2026-06-12", headers={"If-None-Match": first.headers["etag"]})
+    etag = first.headers["etag"]
+    again = httpx.get(f"{demo_server}/api/daily_papers?date=2026-06-12", headers={"If-None-Match": etag})
     assert again.status_code == 304
 
 
