@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -40,7 +41,7 @@ def _print_report(title: str, report) -> None:  # type: ignore[no-untyped-def]
     table.add_row(*(str(getattr(report, c)) for c in ("new", "updated", "unchanged", "rejected", "featured")))
     console.print(table)
     for line in report.errors[:20]:
-        console.print(f"[yellow]rejected:[/yellow] {line}", highlight=False, markup=False)
+        console.print(f"[yellow]rejected:[/yellow] {escape(line)}", highlight=False)
     if report.rejected > 20:
         console.print(f"... and {report.rejected - 20} more rejected records")
 
@@ -48,9 +49,7 @@ def _print_report(title: str, report) -> None:  # type: ignore[no-untyped-def]
 @app.command("import")
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Files to import (format detected from content)")],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="kaggle, seed, hf, arxiv-api, oai or rss")
-    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="kaggle, seed, hf, arxiv-api, oai or rss")] = None,
     batch_size: Annotated[int, typer.Option(help="Records per transaction")] = 5000,
 ) -> None:
     """Import paper metadata files: Kaggle snapshot, arXiv API/OAI-PMH/RSS, Hugging Face JSON."""
@@ -86,7 +85,7 @@ def import_(
                 )
             except SourceError as exc:
                 failed += 1
-                progress.console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+                progress.console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
                 continue
             if report.resumed_from_line:
                 progress.console.print(f"{path}: resumed after line {report.resumed_from_line}")
@@ -110,9 +109,7 @@ def _index_for_search(engine, progress: Progress) -> None:  # type: ignore[no-un
 
 @app.command()
 def demo(
-    if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Only when the database has no papers")
-    ] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when the database has no papers")] = False,
 ) -> None:
     """Load the bundled demo data (real records of the fixtures and the seed page's papers)."""
     from dailypapers.ingest.demo import load_demo

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from dailypapers.cli_common import console, load_settings, open_store
@@ -26,7 +27,7 @@ def _print(title: str, report) -> None:  # type: ignore[no-untyped-def]
     if report.resumed_from:
         console.print(f"Resumed an interrupted harvest at {report.resumed_from}", highlight=False)
     for line in report.errors[:20]:
-        console.print(f"[yellow]rejected:[/yellow] {line}", highlight=False, markup=False)
+        console.print(f"[yellow]rejected:[/yellow] {escape(line)}", highlight=False)
     if report.rejected > 20:
         console.print(f"... and {report.rejected - 20} more rejected records")
 
@@ -41,7 +42,7 @@ def _run(title: str, harvest: Callable[..., object]) -> None:
     try:
         report = harvest(engine, settings)
     except (FetchError, SourceError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         console.print("Pages fetched before the error are saved; run the same command again to resume.")
         raise typer.Exit(1) from exc
     finally:

@@ -37,9 +37,7 @@ def by_id(page):
     return {r.id: r for r in page.records}
 
 
-ALL_FEEDS = sorted(p.name for p in API.glob("*.xml")) + sorted(
-    f"legacy_2016/{p.name}" for p in LEGACY.glob("*")
-)
+ALL_FEEDS = sorted(p.name for p in API.glob("*.xml")) + sorted(f"legacy_2016/{p.name}" for p in LEGACY.glob("*"))
 
 
 @pytest.mark.parametrize("name", ALL_FEEDS)
@@ -61,13 +59,8 @@ def test_legacy_single_entry_with_two_versions() -> None:
     assert (page.total_results, page.start_index, page.items_per_page) == (1, 0, 10)
     (rec,) = page.records
     assert rec.id == "1111.2011"
-    assert (
-        rec.title
-        == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
-    )
-    assert rec.abstract.startswith(
-        "Theoretical description of anisotropic systems, such as layered superconductors"
-    )
+    assert rec.title == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
+    assert rec.abstract.startswith("Theoretical description of anisotropic systems, such as layered superconductors")
     assert [a.name for a in rec.authors] == ["James M. Murray", "Adrian Del Maestro", "Zlatko Tesanovic"]
     assert rec.versions == [
         Version(1, date=dt.datetime(2011, 11, 8, 18, 48, 36, tzinfo=UTC)),
@@ -132,9 +125,7 @@ def test_old_style_versioned_id_and_cross_list() -> None:
 
 
 def test_2026_format_fields_and_project_page() -> None:
-    page = parse_feed(
-        (API / "sotawhat_search_transformer_cs.LG_2026-06-14.xml").read_bytes(), where="sotawhat"
-    )
+    page = parse_feed((API / "sotawhat_search_transformer_cs.LG_2026-06-14.xml").read_bytes(), where="sotawhat")
     assert (page.total_results, page.start_index, page.items_per_page) == (28946, 0, 5)
     rec = by_id(page)["2606.13677"]
     assert rec.title == "Mana: Dexterous Manipulation of Articulated Tools"
@@ -147,9 +138,7 @@ def test_2026_format_fields_and_project_page() -> None:
 
 
 def test_unicode_title_versions_doi_and_journal_ref() -> None:
-    page = parse_feed(
-        (API / "fastpaper_search_attention_OR_mechanism_3_2026-03-26.xml").read_bytes(), where="fp"
-    )
+    page = parse_feed((API / "fastpaper_search_attention_OR_mechanism_3_2026-03-26.xml").read_bytes(), where="fp")
     recs = by_id(page)
     assert recs["2002.00741"].title.startswith("Déjà vu: A Contextualized Temporal Attention Mechanism")
     assert recs["2002.00741"].primary_category == "cs.IR"
@@ -224,9 +213,7 @@ def test_not_an_atom_feed() -> None:
 
 def test_broken_entry_is_reported_and_the_others_parse() -> None:
     data = (LEGACY / "search_query=au_del_maestro.xml").read_bytes()
-    broken = data.replace(
-        b"<id>http://arxiv.org/abs/1201.4869v1</id>", b"<id>http://arxiv.org/abs/nonsense</id>"
-    )
+    broken = data.replace(b"<id>http://arxiv.org/abs/1201.4869v1</id>", b"<id>http://arxiv.org/abs/nonsense</id>")
     page = parse_feed(broken, where="broken.xml")
     assert len(page.records) == 9
     assert "1201.4869" not in by_id(page)
@@ -249,9 +236,7 @@ def test_entities_are_not_resolved() -> None:
 
 def test_withdrawal_comments() -> None:
     assert is_withdrawal_comment("This paper has been withdrawn by the author")
-    assert is_withdrawal_comment(
-        "9 pages, 3 figures This paper was submitted by mistake and has now been withdrawn"
-    )
+    assert is_withdrawal_comment("9 pages, 3 figures This paper was submitted by mistake and has now been withdrawn")
     assert is_withdrawal_comment("Withdrawn: duplicate of arXiv:1004.1803")
     assert not is_withdrawal_comment("8 pages, 3 figures. Published version")
     assert not is_withdrawal_comment("")

@@ -57,9 +57,7 @@ def test_cs_cl_feed_values_and_double_space_author() -> None:
 def test_cs_ai_feed_values() -> None:
     recs = {r.id: r for r in parse_rss(AI.read_bytes(), where="cs.AI").records}
     rec = recs["2604.21936"]
-    assert rec.title == (
-        "An Artifact-based Agent Framework for Adaptive and Reproducible Medical Image Processing"
-    )
+    assert rec.title == ("An Artifact-based Agent Framework for Adaptive and Reproducible Medical Image Processing")
     assert len(rec.authors) == 18
     assert rec.authors[0].name == "Lianrui Zuo" and rec.authors[-1].name == "Bennett A. Landman"
     assert rec.categories == ["cs.AI", "cs.CV", "cs.MA"]
@@ -76,9 +74,7 @@ def test_empty_weekend_feed() -> None:
 
 def test_replacement_item() -> None:
     data = AI.read_bytes()
-    data = data.replace(
-        b"arXiv:2604.21935v1 Announce Type: new", b"arXiv:2604.21935v3 Announce Type: replace", 1
-    )
+    data = data.replace(b"arXiv:2604.21935v1 Announce Type: new", b"arXiv:2604.21935v3 Announce Type: replace", 1)
     data = data.replace(
         b"<arxiv:announce_type>new</arxiv:announce_type>",
         b"<arxiv:announce_type>replace</arxiv:announce_type>",

@@ -131,7 +131,7 @@ def test_data_from_sources_is_escaped_and_new_listings_show(engine, tmp_path) ->
         id="2601.00001",
         source="test",
         title=f"Attack {evil}",
-        abstract=f"Abstract {evil} https://github.com/a/b\"onmouseover=alert(1)",
+        abstract=f'Abstract {evil} https://github.com/a/b"onmouseover=alert(1)',
         authors=[Author(f"Mallory {evil}")],
         listing=Listing(day=dt.date(2026, 1, 5), source="test", upvotes=3),
     )

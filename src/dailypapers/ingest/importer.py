@@ -197,9 +197,7 @@ def import_file(
     if form.document_parser is not None:
         with path.open("rb") as fp:
             items = list(form.document_parser(fp, where))
-        ingest_items(
-            engine, items, report, auto_feature_categories=auto_feature_categories, batch_size=batch_size
-        )
+        ingest_items(engine, items, report, auto_feature_categories=auto_feature_categories, batch_size=batch_size)
         if progress:
             progress(size)
         return report

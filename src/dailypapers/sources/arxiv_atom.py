@@ -347,7 +347,5 @@ def parse_feed(data: bytes, *, where: str) -> AtomPage:
         try:
             page.records.append(_entry_record(entry))
         except SourceError as exc:
-            page.errors.append(
-                SourceError(exc.problem, where=f"{where}, entry {n} (line {entry.sourceline})")
-            )
+            page.errors.append(SourceError(exc.problem, where=f"{where}, entry {n} (line {entry.sourceline})"))
     return page

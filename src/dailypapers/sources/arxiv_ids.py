@@ -11,9 +11,7 @@ from urllib.parse import unquote
 
 # ASCII only: `\d` would otherwise accept other scripts' digits (`２４０１.０１２３４`). Versions start at 1.
 _NEW = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>[1-9]\d*))?", re.ASCII)
-_OLD = re.compile(
-    r"(?P<arch>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z-]{1,8})?/(?P<num>\d{7})(?:v(?P<v>[1-9]\d*))?", re.ASCII
-)
+_OLD = re.compile(r"(?P<arch>[a-z]+(?:-[a-z]+)*)(?:\.[A-Za-z-]{1,8})?/(?P<num>\d{7})(?:v(?P<v>[1-9]\d*))?", re.ASCII)
 _PREFIXES = re.compile(
     r"^(?:https?://)?(?:(?:www|export)\.)?arxiv\.org/(?:abs|pdf|html)/"
     r"|^oai:arxiv\.org:|^arxiv:",

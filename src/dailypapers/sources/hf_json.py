@@ -32,9 +32,7 @@ def _submitter(obj: Any) -> Submitter | None:
     name = obj.get("name") or obj.get("user")
     if len(name) > MAX_USER_NAME:
         raise ValueError(f"submitter name longer than {MAX_USER_NAME} characters")
-    return Submitter(
-        name=name, fullname=str(obj.get("fullname") or ""), avatar_url=str(obj.get("avatarUrl") or "")
-    )
+    return Submitter(name=name, fullname=str(obj.get("fullname") or ""), avatar_url=str(obj.get("avatarUrl") or ""))
 
 
 def record_from_paper(paper: Any, item: dict[str, Any] | None = None) -> PaperRecord:
@@ -115,9 +113,7 @@ def parse(data: bytes, *, where: str) -> tuple[list[PaperRecord], list[SourceErr
         except (ValueError, KeyError, TypeError, AttributeError, InvalidArxivId) as exc:
             paper = item.get("paper", item) if isinstance(item, dict) else None
             pid = paper.get("id") if isinstance(paper, dict) else None
-            errors.append(
-                SourceError(str(exc), where=label + (f" (id {pid})" if isinstance(pid, str) else ""))
-            )
+            errors.append(SourceError(str(exc), where=label + (f" (id {pid})" if isinstance(pid, str) else "")))
     return records, errors
 
 

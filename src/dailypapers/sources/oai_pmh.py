@@ -170,9 +170,7 @@ def _from_arxiv(fields: dict[str, list[etree._Element]], header_id: str, extra: 
             if localname(au) != "author":
                 continue
             af = _index(au)
-            name = " ".join(
-                p for p in (_text(af, "forenames"), _text(af, "keyname"), _text(af, "suffix")) if p
-            )
+            name = " ".join(p for p in (_text(af, "forenames"), _text(af, "keyname"), _text(af, "suffix")) if p)
             affs = tuple(t for t in (text_of(x) for x in af.get("affiliation", [])) if t)
             if name:
                 authors.append(Author(name, affs))
@@ -193,9 +191,7 @@ def _from_oai_dc(fields: dict[str, list[etree._Element]], header_id: str, extra:
     abs_urls = [i for i in identifiers if "arxiv.org/abs/" in i.lower()]
     arxiv_id = _arxiv_id(abs_urls[0] if abs_urls else "", header_id)
     doi = next((i[4:].strip() for i in identifiers if i.lower().startswith("doi:")), "")
-    journal_ref = next(
-        (i for i in identifiers if i and "://" not in i and not i.lower().startswith("doi:")), ""
-    )
+    journal_ref = next((i for i in identifiers if i and "://" not in i and not i.lower().startswith("doi:")), "")
     abstract, comments = "", ""
     for el in fields.get("description", []):
         text = text_of(el)

@@ -25,9 +25,7 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`. SQLite gets WAL, foreign keys and explicit BEGIN [IMMEDIATE] transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(
-            url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps
-        )
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

@@ -125,16 +125,12 @@ def latest_day(conn: Connection) -> dt.date | None:
 
 def day_before(conn: Connection, day: dt.date) -> dt.date | None:
     """The latest day before `day` with a featured paper (empty days are skipped)."""
-    return _date(
-        conn.execute(text("SELECT max(day) FROM daily_listings WHERE day < :d"), {"d": day}).scalar()
-    )
+    return _date(conn.execute(text("SELECT max(day) FROM daily_listings WHERE day < :d"), {"d": day}).scalar())
 
 
 def day_after(conn: Connection, day: dt.date) -> dt.date | None:
     """The earliest day after `day` with a featured paper."""
-    return _date(
-        conn.execute(text("SELECT min(day) FROM daily_listings WHERE day > :d"), {"d": day}).scalar()
-    )
+    return _date(conn.execute(text("SELECT min(day) FROM daily_listings WHERE day > :d"), {"d": day}).scalar())
 
 
 def featured_between(

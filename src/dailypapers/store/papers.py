@@ -69,9 +69,7 @@ def record_params(rec: PaperRecord, dialect: str) -> tuple[Any, ...]:
         rec.abstract,
         orjson.dumps([{"name": a.name, "affiliations": list(a.affiliations)} for a in rec.authors]).decode(),
         ", ".join(a.name for a in rec.authors),
-        orjson.dumps(
-            [{"version": v.version, "date": _iso(v.date), "size": v.size} for v in rec.versions]
-        ).decode(),
+        orjson.dumps([{"version": v.version, "date": _iso(v.date), "size": v.size} for v in rec.versions]).decode(),
         rec.latest_version,
         orjson.dumps(rec.categories).decode(),
         rec.primary_category,
@@ -208,9 +206,7 @@ def ensure_users(conn: Connection, submitters: Iterable[Submitter], *, external:
     wanted = {s.name: s for s in submitters}
     if not wanted:
         return {}
-    found = {
-        r.name: r.pk for r in conn.execute(select(users.c.name, users.c.pk).where(users.c.name.in_(wanted)))
-    }
+    found = {r.name: r.pk for r in conn.execute(select(users.c.name, users.c.pk).where(users.c.name.in_(wanted)))}
     now = dt.datetime.now(dt.UTC)
     missing = [
         {
@@ -226,10 +222,7 @@ def ensure_users(conn: Connection, submitters: Iterable[Submitter], *, external:
     if missing:
         conn.execute(users.insert(), missing)
         found.update(
-            {
-                r.name: r.pk
-                for r in conn.execute(select(users.c.name, users.c.pk).where(users.c.name.in_(wanted)))
-            }
+            {r.name: r.pk for r in conn.execute(select(users.c.name, users.c.pk).where(users.c.name.in_(wanted)))}
         )
     return found
 

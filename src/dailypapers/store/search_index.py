@@ -19,10 +19,7 @@ def pending(conn: Connection) -> int:
         return 0
     return int(
         conn.execute(
-            text(
-                "SELECT count(*) FROM papers "
-                "WHERE pk > (SELECT value FROM site_state WHERE key = 'fts_indexed_pk')"
-            )
+            text("SELECT count(*) FROM papers WHERE pk > (SELECT value FROM site_state WHERE key = 'fts_indexed_pk')")
         ).scalar()
         or 0
     )
@@ -34,9 +31,7 @@ def index_batch(conn: Connection, limit: int = 20_000) -> int:
         return 0
     mark = int(conn.execute(text("SELECT value FROM site_state WHERE key = 'fts_indexed_pk'")).scalar() or 0)
     upto = conn.execute(
-        text(
-            "SELECT max(pk), count(*) FROM (SELECT pk FROM papers WHERE pk > :mark ORDER BY pk LIMIT :limit)"
-        ),
+        text("SELECT max(pk), count(*) FROM (SELECT pk FROM papers WHERE pk > :mark ORDER BY pk LIMIT :limit)"),
         {"mark": mark, "limit": limit},
     ).first()
     if not upto or not upto[1]:

@@ -34,9 +34,7 @@ def render_daily(
             raise HTTPException(422, str(exc)) from exc
         start, end = span.start, span.end
     with read_tx(site.engine) as conn:
-        entries = feed.featured_between(
-            conn, start, end, sort=sort, limit=limit, offset=p * limit, submitter=submitter
-        )
+        entries = feed.featured_between(conn, start, end, sort=sort, limit=limit, offset=p * limit, submitter=submitter)
     return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
 
 

@@ -35,9 +35,7 @@ def paper(e: Entry) -> dict[str, Any]:
     """The `paper` object of `/api/daily_papers` items and of `/api/papers/{id}`."""
     out: dict[str, Any] = {
         "id": e.id,
-        "authors": [
-            {"_id": f"{e.id}#{i}", "name": a["name"], "hidden": False} for i, a in enumerate(e.authors)
-        ],
+        "authors": [{"_id": f"{e.id}#{i}", "name": a["name"], "hidden": False} for i, a in enumerate(e.authors)],
         "publishedAt": _ts(e.published),
         "submittedOnDailyAt": _ts(e.day),
         "title": e.title,

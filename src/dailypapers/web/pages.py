@@ -29,13 +29,9 @@ def render_feed(site: Site, period: Period | None, sort: str, page: int) -> tupl
         if period is None:
             entries, total, prev, nxt = [], 0, None, None
         else:
-            entries = feed.featured_between(
-                conn, period.start, period.end, sort=sort, limit=size, offset=page * size
-            )
+            entries = feed.featured_between(conn, period.start, period.end, sort=sort, limit=size, offset=page * size)
             total = feed.count_featured(conn, period.start, period.end)
-            prev, nxt = neighbours(
-                period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d)
-            )
+            prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
     tabs = {kind: period.containing(kind) for kind in ("day", "week", "month")} if period else {}
     body = site.render(
         "feed.html",
