@@ -28,7 +28,7 @@ import orjson
 from bench.gen_kaggle import records
 from dailypapers.ingest.importer import import_file
 from dailypapers.sources.record import Listing
-from dailypapers.store import papers
+from dailypapers.store import papers, search_index
 from dailypapers.store.db import make_engine, migrate, write_tx
 from dailypapers.web.pages import render_feed
 from dailypapers.web.periods import parse_day
@@ -46,6 +46,7 @@ def fill(url: str, count: int, tmp: Path) -> str:
     engine = make_engine(url)
     migrate(engine)
     import_file(engine, data)
+    search_index.index_pending(engine)  # steady state: the server's background indexer has nothing to do
     data.unlink()
     rng = random.Random(7)
     days = 1000
