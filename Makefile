@@ -31,8 +31,11 @@ test: test-deps lint
 test-deps: $(VENV)/.test-installed
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "error: chromium is required for the browser tests" >&2; exit 1; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "error: redis-server is required for the tests" >&2; exit 1; }
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --no-create-home postgres; fi
 
 lint: $(VENV)/.test-installed

@@ -36,6 +36,13 @@ class Settings:
     fetch_hour_utc: int = 2
     auto_feature: tuple[str, ...] = ()
     page_cache_ttl: float = 0.5
+    redis_url: str = ""
+    session_days: int = 30
+    # Trending: score = (upvotes + 1) / (hours since featured + offset) ** gravity (docs/ranking.md).
+    trending_gravity: float = 1.5
+    trending_offset_hours: float = 2.0
+    trending_days: int = 7
+    rate_limits: bool = True
     feed_page_size: int = 50
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -45,6 +52,10 @@ class Settings:
         if not self.base_url:
             object.__setattr__(self, "base_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,6 +91,12 @@ class Settings:
                 fetch_hour_utc=int(get("FETCH_HOUR_UTC", str(defaults.fetch_hour_utc))),
                 auto_feature=_split(get("AUTO_FEATURE")),
                 page_cache_ttl=float(get("PAGE_CACHE_TTL", str(defaults.page_cache_ttl))),
+                redis_url=get("REDIS_URL"),
+                session_days=int(get("SESSION_DAYS", str(defaults.session_days))),
+                trending_gravity=float(get("TRENDING_GRAVITY", str(defaults.trending_gravity))),
+                trending_offset_hours=float(get("TRENDING_OFFSET_HOURS", str(defaults.trending_offset_hours))),
+                trending_days=int(get("TRENDING_DAYS", str(defaults.trending_days))),
+                rate_limits=get("RATE_LIMITS", "1") not in ("0", "false", "no"),
             )
         except ValueError as exc:
             raise ValueError(f"invalid DAILYPAPERS_* setting: {exc}") from exc

@@ -62,11 +62,11 @@ class PaperDetail:
 
 _PAPER_COLS = (
     "p.pk, p.id, p.local, p.title, p.abstract, p.authors, p.published, p.categories, p.primary_category, "
-    "p.code_urls, p.project_urls, p.extra, p.latest_version"
+    "p.code_urls, p.project_urls, p.extra, p.latest_version, p.votes, p.num_comments"
 )
 _LISTING_COLS = "l.day, l.upvotes, l.pinned, l.source AS listing_source, u.name, u.fullname, u.avatar_url"
 _ORDER = {
-    "trending": "l.pinned DESC, l.upvotes DESC, l.pk ASC",
+    "trending": "l.pinned DESC, l.upvotes + p.votes DESC, l.pk ASC",
     "new": "p.published DESC, l.pk ASC",
 }
 
@@ -111,10 +111,11 @@ def _entry(m: Any) -> Entry:
         extra=_json(m["extra"]),
         latest_version=m["latest_version"],
         day=_date(m["day"]) if has_listing else None,
-        upvotes=(m["upvotes"] or 0) if has_listing else 0,
+        upvotes=((m["upvotes"] or 0) if has_listing else 0) + m["votes"],
         pinned=bool(m["pinned"]) if has_listing else False,
         listing_source=m["listing_source"] if has_listing else "",
         submitter=Submitter(name, m["fullname"] or "", m["avatar_url"] or "") if name else None,
+        num_comments=m["num_comments"],
     )
 
 
@@ -204,7 +205,7 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
     entry = _entry(m)
     if featured:
         best = max(featured, key=lambda f: f.upvotes)
-        entry.day, entry.upvotes, entry.submitter = featured[-1].day, best.upvotes, featured[-1].submitter
+        entry.day, entry.upvotes, entry.submitter = featured[-1].day, best.upvotes + m["votes"], featured[-1].submitter
         entry.listing_source = featured[-1].source
     return PaperDetail(
         entry=entry,

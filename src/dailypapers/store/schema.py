@@ -59,6 +59,8 @@ class Paper(Base):
     project_urls: Mapped[list[str]] = mapped_column(JSONType, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    num_comments: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str] = mapped_column(String(32), default="")
 
     __table_args__ = (Index("ix_papers_published", "published"),)
@@ -75,6 +77,11 @@ class User(Base):
     avatar_url: Mapped[str] = mapped_column(Text, default="")
     external: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DailyListing(Base):
@@ -139,3 +146,62 @@ class SiteState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Session(Base):
+    """A signed-in browser; the cookie holds the token, the database only its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True)
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    parent_pk: Mapped[int | None] = mapped_column(ForeignKey("comments.pk", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_comments_paper", "paper_pk", "pk"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    actor_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -17,7 +17,19 @@ from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.store import search_index
 from dailypapers.store.db import make_engine
-from dailypapers.web import api, feeds, pages
+from dailypapers.web import (
+    account_pages,
+    admin,
+    api,
+    comments,
+    community,
+    curation,
+    feeds,
+    pages,
+    profiles,
+    submit,
+    trending,
+)
 from dailypapers.web.limits import BodyLimit
 from dailypapers.web.site import HTML_HEADERS, Site
 
@@ -30,12 +42,15 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if 300 <= status < 400 and headers and "Location" in headers:
+        return Response(status_code=status, headers=headers)
     if _is_api(request):
-        return JSONResponse({"error": message}, status_code=status)
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
     site: Site = request.app.state.site
     body = site.render("error.html", status=status, message=message)
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=HTML_HEADERS)
+    all_headers = {**HTML_HEADERS, **(headers or {})}
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=all_headers)
 
 
 def _background(site: Site, stop: threading.Event) -> None:
@@ -85,7 +100,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return _error(request, exc.status_code, str(exc.detail))
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -103,6 +118,10 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(account_pages.router)
+    app.include_router(community.router)
+    for module in (submit, curation, comments, admin, profiles, trending):
+        app.include_router(module.router)
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)

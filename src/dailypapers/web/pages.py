@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from dailypapers.store import feed
+from dailypapers.store import votes as votes_store
 from dailypapers.store.db import read_tx
+from dailypapers.web.auth import serve_page
 from dailypapers.web.export import paper_markdown
 from dailypapers.web.periods import PARSERS, BadPeriod, Period, neighbours, period_of
-from dailypapers.web.site import Site, cached, site_of
+from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +23,15 @@ SortParam = Annotated[str, Query(pattern="^(trending|new)$")]
 PageParam = Annotated[int, Query(ge=0, le=10_000)]
 
 
-def render_feed(site: Site, period: Period | None, sort: str, page: int) -> tuple[bytes, str, int]:
+def personal(conn, ctx: dict[str, Any], pks: list[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The viewer's context plus which of these papers they upvoted."""
+    viewer = ctx.get("viewer")
+    return {**ctx, "voted": votes_store.voted_among(conn, viewer.pk, pks) if viewer else set()}
+
+
+def render_feed(
+    site: Site, period: Period | None, sort: str, page: int, ctx: dict[str, Any] | None = None
+) -> tuple[bytes, str, int]:
     size = site.settings.feed_page_size
     with read_tx(site.engine) as conn:
         if period is None:
@@ -32,6 +43,7 @@ def render_feed(site: Site, period: Period | None, sort: str, page: int) -> tupl
             entries = feed.featured_between(conn, period.start, period.end, sort=sort, limit=size, offset=page * size)
             total = feed.count_featured(conn, period.start, period.end)
             prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
+        ctx = personal(conn, ctx or {}, [e.pk for e in entries])
     tabs = {kind: period.containing(kind) for kind in ("day", "week", "month")} if period else {}
     body = site.render(
         "feed.html",
@@ -45,6 +57,7 @@ def render_feed(site: Site, period: Period | None, sort: str, page: int) -> tupl
         next=nxt,
         tabs=tabs,
         rank_offset=page * size,
+        **ctx,
     )
     return body, "text/html; charset=utf-8", 200
 
@@ -59,35 +72,44 @@ def _period(kind: str, value: str) -> Period:
 @router.get("/")
 async def index(request: Request, sort: SortParam = "trending", p: PageParam = 0) -> Response:
     site = site_of(request)
-    return await cached(request, lambda: render_feed(site, None, sort, p))
+    return await serve_page(request, lambda ctx: render_feed(site, None, sort, p, ctx))
 
 
 @router.get("/date/{day}")
 async def by_day(request: Request, day: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
     period = _period("day", day)
-    return await cached(request, lambda: render_feed(site_of(request), period, sort, p))
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx))
 
 
 @router.get("/week/{week}")
 async def by_week(request: Request, week: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
     period = _period("week", week)
-    return await cached(request, lambda: render_feed(site_of(request), period, sort, p))
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx))
 
 
 @router.get("/month/{month}")
 async def by_month(request: Request, month: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
     period = _period("month", month)
-    return await cached(request, lambda: render_feed(site_of(request), period, sort, p))
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx))
 
 
-def render_paper(site: Site, paper_id: str, markdown: bool) -> tuple[bytes, str, int]:
+def render_paper(
+    site: Site, paper_id: str, markdown: bool, ctx: dict[str, Any] | None = None
+) -> tuple[bytes, str, int]:
     with read_tx(site.engine) as conn:
         detail = feed.paper_detail(conn, paper_id)
-    if detail is None:
-        raise HTTPException(404, f"No paper {paper_id!r} here.")
-    if markdown:
-        return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
-    return site.render("paper.html", d=detail, e=detail.entry), "text/html; charset=utf-8", 200
+        if detail is None:
+            raise HTTPException(404, f"No paper {paper_id!r} here.")
+        if markdown:
+            return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
+        ctx = personal(conn, ctx or {}, [detail.entry.pk])
+        extra = {name: fn(conn, detail, ctx) for name, fn in PAPER_SECTIONS.items()}
+    body = site.render("paper.html", d=detail, e=detail.entry, **extra, **ctx)
+    return body, "text/html; charset=utf-8", 200
+
+
+# Other features add what they show on paper pages here: name -> fn(conn, detail, ctx) -> value.
+PAPER_SECTIONS: dict[str, Callable[..., Any]] = {}
 
 
 @router.get("/papers/{paper_id:path}")
@@ -99,7 +121,7 @@ async def paper_page(request: Request, paper_id: str) -> Response:
     if canonical != paper_id:
         suffix = ".md" if markdown else ""
         return RedirectResponse(f"/papers/{canonical}{suffix}", status_code=301)
-    return await cached(request, lambda: render_paper(site_of(request), paper_id, markdown))
+    return await serve_page(request, lambda ctx: render_paper(site_of(request), paper_id, markdown, ctx))
 
 
 def _canonical_id(paper_id: str) -> str:

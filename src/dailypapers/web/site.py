@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from dailypapers import __version__
+from dailypapers.accounts.ratelimit import RateLimits
 from dailypapers.config import Settings
 from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.web.cache import Cached, PageCache
@@ -54,6 +55,7 @@ class Site:
     engine: Engine
     cache: PageCache
     templates: jinja2.Environment
+    limits: RateLimits
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Site:
@@ -65,7 +67,8 @@ class Site:
         )
         env.filters.update(snippet=snippet, short_date=short_date, author_names=author_names)
         env.globals.update(abs_url=abs_url, pdf_url=pdf_url, version=__version__, base_url=settings.base_url)
-        return cls(settings, engine, PageCache(engine, ttl=settings.page_cache_ttl), env)
+        limits = RateLimits(settings.redis_url or "memory://")
+        return cls(settings, engine, PageCache(engine, ttl=settings.page_cache_ttl), env, limits)
 
     def render(self, template: str, **context: Any) -> bytes:
         return self.templates.get_template(template).render(**context).encode()

@@ -1,0 +1,1 @@
+"""Accounts: passwords, sign-up and sign-in, sessions, API tokens, CSRF and rate limits."""

@@ -1,0 +1,46 @@
+"""Rate limits per action and client, with the `limits` library: in memory for the embedded mode,
+in Redis (`DAILYPAPERS_REDIS_URL`) when several processes serve the site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+# Action -> limit, per client address (and per account where there is one).
+DEFAULT_LIMITS = {
+    "signup": "5/hour",
+    "signin": "10/minute",
+    "submit": "20/hour",
+    "comment": "30/hour",
+    "vote": "120/minute",
+    "subscribe": "10/hour",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int
+
+
+class RateLimits:
+    def __init__(self, storage_url: str = "memory://", limits: dict[str, str] | None = None) -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
+        self._items: dict[str, RateLimitItem] = {k: parse(v) for k, v in (limits or DEFAULT_LIMITS).items()}
+
+    def hit(self, action: str, *keys: str) -> Verdict:
+        """Count one `action` for each key; refused (with seconds to wait) if any key is over its limit."""
+        item = self._items[action]
+        for key in keys:
+            if not self._limiter.hit(item, action, key):
+                reset, _ = self._limiter.get_window_stats(item, action, key)
+                import time
+
+                return Verdict(False, max(1, int(reset - time.time()) + 1))
+        return Verdict(True, 0)
+
+    def reset(self) -> None:
+        self._limiter.storage.reset()

@@ -1,0 +1,1 @@
+"""Outgoing mail: through SMTP when `DAILYPAPERS_SMTP_URL` is set, else as .eml files in the data dir."""

@@ -1,0 +1,171 @@
+"""Who is asking: session cookies for browsers, bearer tokens for scripts; CSRF and rate limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from dailypapers.accounts import csrf
+from dailypapers.store import accounts
+from dailypapers.store.accounts import Account
+from dailypapers.store.db import read_tx, write_tx
+from dailypapers.web.site import HTML_HEADERS, cached, site_of
+
+SESSION_COOKIE = "dp_session"
+
+
+def viewer(request: Request) -> Account | None:
+    """The signed-in account of this request (session cookie or `Authorization: Bearer`), if any."""
+    if hasattr(request.state, "viewer"):
+        return request.state.viewer  # type: ignore[no-any-return]
+    site = site_of(request)
+    account = None
+    auth = request.headers.get("authorization", "")
+    with read_tx(site.engine) as conn:
+        if auth.lower().startswith("bearer "):
+            account = accounts.account_for_token(conn, auth[7:].strip())
+            if account is None:
+                raise HTTPException(401, "Invalid or revoked API token")
+            request.state.by_token = True
+        elif token := request.cookies.get(SESSION_COOKIE):
+            account = accounts.account_for_session(conn, token)
+    request.state.viewer = account
+    return account
+
+
+def require_user(request: Request) -> Account:
+    account = viewer(request)
+    if account is None:
+        if request.url.path.startswith("/api/"):
+            raise HTTPException(401, "Sign in or send an API token (Authorization: Bearer …)")
+        raise HTTPException(303, headers={"Location": f"/signin?next={request.url.path}"})
+    return account
+
+
+def require_curator(request: Request) -> Account:
+    account = require_user(request)
+    if not account.is_curator:
+        raise HTTPException(403, "Only curators and admins can do this")
+    return account
+
+
+def require_admin(request: Request) -> Account:
+    account = require_user(request)
+    if not account.is_admin:
+        raise HTTPException(403, "Only admins can do this")
+    return account
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms on this page must send back; sets the CSRF cookie when the browser lacks it."""
+    value = request.cookies.get(csrf.COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    if value is None:
+        value = csrf.new_cookie_value()
+        request.state.new_csrf_cookie = value
+    return csrf.token_for(site_of(request).settings.ensure_secret_key(), value)
+
+
+def finish(request: Request, response: Response) -> Response:
+    """Attach the cookies this request decided on (a new CSRF cookie)."""
+    if value := getattr(request.state, "new_csrf_cookie", None):
+        response.set_cookie(
+            csrf.COOKIE,
+            value,
+            httponly=True,
+            samesite="lax",
+            secure=site_of(request).settings.secure_cookies,
+            max_age=60 * 60 * 24 * 365,
+        )
+    return response
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing browser request whose form field or header lacks the right token."""
+    if getattr(request.state, "by_token", False) or request.headers.get("authorization", "").lower().startswith(
+        "bearer "
+    ):
+        viewer(request)  # validates the token
+        return
+    sent = request.headers.get(csrf.HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(csrf.FIELD)
+        sent = value if isinstance(value, str) else None
+    if not csrf.valid(site_of(request).settings.ensure_secret_key(), request.cookies.get(csrf.COOKIE), sent):
+        raise HTTPException(403, "This form has expired or did not come from this site. Reload the page and try again.")
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limit(request: Request, action: str, *extra: str) -> None:
+    """429 with Retry-After when this client (or account) does `action` too often."""
+    site = site_of(request)
+    if not site.settings.rate_limits:
+        return
+    verdict = site.limits.hit(action, f"ip:{client_key(request)}", *extra)
+    if not verdict.allowed:
+        raise HTTPException(
+            429,
+            f"Too many requests; try again in {verdict.retry_after} s",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+
+
+def start_session(request: Request, response: Response, account: Account) -> None:
+    site = site_of(request)
+    token = secrets.token_urlsafe(32)
+    with write_tx(site.engine) as conn:
+        accounts.create_session(conn, account.pk, token, dt.timedelta(days=site.settings.session_days))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=site.settings.secure_cookies,
+        max_age=site.settings.session_days * 86400,
+    )
+
+
+def end_session(request: Request, response: Response) -> None:
+    if token := request.cookies.get(SESSION_COOKIE):
+        with write_tx(site_of(request).engine) as conn:
+            accounts.delete_session(conn, token)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every uncached page template gets: the viewer and a CSRF token for its forms."""
+    return {"viewer": viewer(request), "csrf_token": csrf_token(request)}
+
+
+Render = Callable[[dict[str, Any]], tuple[bytes, str, int]]
+
+
+async def serve_page(request: Request, render: Render) -> Response:
+    """A page for this viewer: rendered for them when signed in, else shared from the page cache."""
+    if SESSION_COOKIE in request.cookies or "authorization" in request.headers:
+        ctx = await run_in_threadpool(page_context, request)
+        if ctx["viewer"] is not None:
+            body, media_type, status = await run_in_threadpool(render, ctx)
+            headers = dict(HTML_HEADERS) if media_type.startswith("text/html") else {}
+            headers["Cache-Control"] = "private, no-store"
+            return finish(request, Response(body, status_code=status, media_type=media_type, headers=headers))
+    return await cached(request, lambda: render({}))
+
+
+def render_personal(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """An uncacheable page (forms, settings) with the viewer and CSRF token in its context."""
+    site = site_of(request)
+    body = site.render(template, **page_context(request), **context)
+    headers = dict(HTML_HEADERS)
+    headers["Cache-Control"] = "private, no-store"
+    return finish(request, Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers))
