@@ -22,14 +22,16 @@ def serve_app(engine: Engine, data_dir: Path | None = None, **settings: object) 
     """Yield the base URL of the site on `engine` while it is served."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    config = Settings(
-        data_dir=data_dir or Path("/nonexistent"),
-        database_url=engine.url.render_as_string(hide_password=False),
-        port=port,
-        base_url=base,
-        page_cache_ttl=0.0,
-        **settings,  # type: ignore[arg-type]
-    )
+    fields: dict[str, object] = {
+        "data_dir": data_dir or Path("/nonexistent"),
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "port": port,
+        "base_url": base,
+        "page_cache_ttl": 0.0,
+        "secret_key": "test-secret-key-for-signing-0123456789",
+    }
+    fields.update(settings)  # e.g. rate_limits=False, redis_url=..., base_url="https://..."
+    config = Settings(**fields)  # type: ignore[arg-type]
     app = create_app(config, engine, background=False)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

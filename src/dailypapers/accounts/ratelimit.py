@@ -3,6 +3,7 @@ in Redis (`DAILYPAPERS_REDIS_URL`) when several processes serve the site."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
@@ -32,15 +33,23 @@ class RateLimits:
         self._items: dict[str, RateLimitItem] = {k: parse(v) for k, v in (limits or DEFAULT_LIMITS).items()}
 
     def hit(self, action: str, *keys: str) -> Verdict:
-        """Count one `action` for each key; refused (with seconds to wait) if any key is over its limit."""
+        """Count one `action` for each key; refused (with seconds to wait) if any key is over its limit.
+
+        A refused request counts against none of its keys: otherwise one client over its own limit
+        would keep using up the budget it shares with others (an address behind a NAT, say).
+        """
         item = self._items[action]
         for key in keys:
+            if not self._limiter.test(item, action, key):
+                return self._refused(item, action, key)
+        for key in keys:  # each hit is atomic; one lost to a concurrent request is still refused
             if not self._limiter.hit(item, action, key):
-                reset, _ = self._limiter.get_window_stats(item, action, key)
-                import time
-
-                return Verdict(False, max(1, int(reset - time.time()) + 1))
+                return self._refused(item, action, key)
         return Verdict(True, 0)
+
+    def _refused(self, item: RateLimitItem, action: str, key: str) -> Verdict:
+        reset, _ = self._limiter.get_window_stats(item, action, key)
+        return Verdict(False, max(1, int(reset - time.time()) + 1))
 
     def reset(self) -> None:
         self._limiter.storage.reset()

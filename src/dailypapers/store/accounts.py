@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import ApiToken, AuditEntry, Session, User
 
 users = User.__table__
@@ -153,7 +152,8 @@ def set_suspended(conn: Connection, pk: int, suspended: bool) -> None:
     conn.execute(update(users).where(users.c.pk == pk).values(suspended=suspended))
     if suspended:
         conn.execute(sessions.delete().where(sessions.c.user_pk == pk))
-    bump_data_version(conn)
+    # No data_version bump here: the caller recounts the user's comments (store.comments.recount_comments),
+    # which locks the papers first and bumps last, the same lock order as every other writer.
 
 
 def list_accounts(conn: Connection, limit: int = 200, offset: int = 0) -> list[Account]:

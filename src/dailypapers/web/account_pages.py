@@ -30,7 +30,8 @@ router = APIRouter(include_in_schema=False)
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,38}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
 ACTIVATION_MAX_AGE = 2 * 24 * 3600
-Text = Annotated[str, Form(max_length=2000)]
+# No NUL characters: PostgreSQL cannot store or even compare text holding them (500 otherwise).
+Text = Annotated[str, Form(max_length=2000, pattern=r"^[^\x00]*$")]
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.seed import LOCAL_PREFIX
-from dailypapers.store import feed, keyword
+from dailypapers.store import feed, keyword, ranking_queries
 from dailypapers.store.db import read_tx
 from dailypapers.web import hf_shapes
 from dailypapers.web.periods import PARSERS, BadPeriod
@@ -34,7 +34,14 @@ def render_daily(
             raise HTTPException(422, str(exc)) from exc
         start, end = span.start, span.end
     with read_tx(site.engine) as conn:
-        entries = feed.featured_between(conn, start, end, sort=sort, limit=limit, offset=p * limit, submitter=submitter)
+        if sort == "trending" and (period is None or period[0] != "day"):  # across days: docs/ranking.md
+            entries = ranking_queries.trending_entries(
+                conn, site.settings, start, end, limit=limit, offset=p * limit, submitter=submitter
+            )
+        else:
+            entries = feed.featured_between(
+                conn, start, end, sort=sort, limit=limit, offset=p * limit, submitter=submitter
+            )
     return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
 
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from dailypapers import __version__
 from dailypapers.config import Settings
@@ -109,6 +110,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
         )
         status = 422 if _is_api(request) else 400
         return _error(request, status, f"Invalid request: {problems}")
+
+    @app.exception_handler(DataError)
+    async def bad_data(request: Request, exc: DataError) -> Response:
+        # A value the database refuses (e.g. a NUL character on PostgreSQL) is the client's error.
+        return _error(request, 400, "Invalid characters in the request")
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from dailypapers.store import feed
+from dailypapers.store import feed, ranking_queries
 from dailypapers.store import votes as votes_store
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
@@ -40,7 +40,11 @@ def render_feed(
         if period is None:
             entries, total, prev, nxt = [], 0, None, None
         else:
-            entries = feed.featured_between(conn, period.start, period.end, sort=sort, limit=size, offset=page * size)
+            start, end, offset = period.start, period.end, page * size
+            if sort == "trending" and period.kind != "day":  # across days the age matters: docs/ranking.md
+                entries = ranking_queries.trending_entries(conn, site.settings, start, end, limit=size, offset=offset)
+            else:
+                entries = feed.featured_between(conn, start, end, sort=sort, limit=size, offset=offset)
             total = feed.count_featured(conn, period.start, period.end)
             prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
         ctx = personal(conn, ctx or {}, [e.pk for e in entries])
@@ -114,6 +118,8 @@ PAPER_SECTIONS: dict[str, Callable[..., Any]] = {}
 
 @router.get("/papers/{paper_id:path}")
 async def paper_page(request: Request, paper_id: str) -> Response:
+    if not paper_id.isprintable() or len(paper_id) > 200:
+        raise HTTPException(404, "No such paper here.")
     markdown = paper_id.endswith(".md")
     if markdown:
         paper_id = paper_id[:-3]

@@ -1,7 +1,59 @@
-"""(Being built.)"""
+"""`/trending`: papers featured in the last few days, ranked by the trending score (docs/ranking.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import math
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request, Response
+
+from dailypapers.ranking.trending import TrendingParams, window_start
+from dailypapers.store import feed, ranking_queries
+from dailypapers.store.db import read_tx
+from dailypapers.web.auth import serve_page
+from dailypapers.web.pages import personal
+from dailypapers.web.site import Site, site_of
+
+router = APIRouter(include_in_schema=False)
+
+PageParam = Annotated[int, Query(ge=0, le=10_000)]
+
+
+def render_trending(
+    site: Site, page: int, ctx: dict[str, Any] | None = None, now: dt.datetime | None = None
+) -> tuple[bytes, str, int]:
+    """The /trending page as at `now` (default: the current time), personal when `ctx` has a viewer."""
+    settings = site.settings
+    now = now or dt.datetime.now(dt.UTC)
+    params = TrendingParams.from_settings(settings)
+    size = settings.feed_page_size
+    start, end = window_start(now, settings.trending_days), now.date()
+    with read_tx(site.engine) as conn:
+        ranked = ranking_queries.trending_between(conn, start, end, now, params, limit=size, offset=page * size)
+        total = feed.count_featured(conn, start, end)
+        latest = feed.latest_day(conn)
+        ctx = personal(conn, ctx or {}, [s.item.pk for s in ranked])
+    body = site.render(
+        "trending.html",
+        ranked=ranked,
+        params=params,
+        days=settings.trending_days,
+        start=start,
+        end=end,
+        now=now,
+        latest=latest,
+        page=page,
+        pages=max(1, math.ceil(total / size)),
+        total=total,
+        rank_offset=page * size,
+        **ctx,
+    )
+    return body, "text/html; charset=utf-8", 200
+
+
+@router.get("/trending")
+async def trending_page(request: Request, p: PageParam = 0) -> Response:
+    """Trending papers: cached for anonymous visitors, with vote buttons when signed in."""
+    site = site_of(request)
+    return await serve_page(request, lambda ctx: render_trending(site, p, ctx))

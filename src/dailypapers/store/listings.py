@@ -1,0 +1,135 @@
+"""Featuring papers on days by hand: user submissions and curators' feature, unfeature, pin and unpin.
+
+Every change bumps the data version (page caches notice). Curation actions (anything but a
+user's own submission) are written to the audit log with the acting account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dailypapers.store.accounts import log_action
+from dailypapers.store.db import bump_data_version
+from dailypapers.store.schema import DailyListing, Paper, User
+
+listings = DailyListing.__table__
+papers = Paper.__table__
+users = User.__table__
+USER_SOURCE = "user"
+CURATOR_SOURCE = "curator"
+
+
+@dataclass(frozen=True, slots=True)
+class ListingInfo:
+    """One day a paper is featured on, as the curation panel shows it."""
+
+    day: dt.date
+    source: str
+    submitter: str | None
+    submitter_pk: int | None
+    pinned: bool
+    upvotes: int
+
+
+def utc_today() -> dt.date:
+    """Today in UTC: the day a submission made now is featured on."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _date(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def paper_pk_of(conn: Connection, paper_id: str) -> int | None:
+    """The pk of the stored paper `paper_id`, or None."""
+    return conn.execute(select(papers.c.pk).where(papers.c.id == paper_id)).scalar()
+
+
+def listing_of(conn: Connection, paper_pk: int, day: dt.date) -> ListingInfo | None:
+    """The listing that features the paper on `day`, if any."""
+    found = listings_of(conn, paper_pk, day=day)
+    return found[0] if found else None
+
+
+def listings_of(conn: Connection, paper_pk: int, *, day: dt.date | None = None) -> list[ListingInfo]:
+    """Every day the paper is featured on (or only `day`), oldest first."""
+    q = (
+        select(listings.c.day, listings.c.source, users.c.name, users.c.pk, listings.c.pinned, listings.c.upvotes)
+        .select_from(listings.outerjoin(users, users.c.pk == listings.c.submitter_pk))
+        .where(listings.c.paper_pk == paper_pk)
+        .order_by(listings.c.day)
+    )
+    if day is not None:
+        q = q.where(listings.c.day == day)
+    return [ListingInfo(_date(r.day), r.source, r.name, r.pk, bool(r.pinned), r.upvotes or 0) for r in conn.execute(q)]
+
+
+def _target(conn: Connection, paper_pk: int, day: dt.date) -> str:
+    paper_id = conn.execute(select(papers.c.id).where(papers.c.pk == paper_pk)).scalar()
+    return f"paper:{paper_id or paper_pk}@{day.isoformat()}"
+
+
+def feature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, source: str = USER_SOURCE) -> bool:
+    """Feature a paper on `day`, submitted by `user_pk`; False (and no change) when it already is.
+
+    Safe against a concurrent feature of the same paper and day: the unique (paper, day) key
+    decides, and the loser gets False. A feature with any source but "user" is a curation action
+    and is written to the audit log.
+    """
+    values = {
+        "paper_pk": paper_pk,
+        "day": day,
+        "source": source,
+        "submitter_pk": user_pk,
+        "upvotes": 0,
+        "pinned": False,
+        "created_at": dt.datetime.now(dt.UTC),
+    }
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(listings).values(**values).on_conflict_do_nothing(index_elements=["paper_pk", "day"])
+    # RETURNING, not rowcount: with an implicit RETURNING the PostgreSQL driver reports rowcount -1.
+    added = conn.execute(stmt.returning(listings.c.pk)).first() is not None
+    if added:
+        bump_data_version(conn)
+        if source != USER_SOURCE:
+            log_action(conn, user_pk, "feature", _target(conn, paper_pk, day), source=source)
+    return added
+
+
+def unfeature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None) -> bool:
+    """Take a paper off `day`'s feed (with the listing's upvote count); False when it was not on it."""
+    removed = conn.execute(delete(listings).where(listings.c.paper_pk == paper_pk, listings.c.day == day)).rowcount
+    if removed:
+        bump_data_version(conn)
+        log_action(conn, user_pk, "unfeature", _target(conn, paper_pk, day))
+    return bool(removed)
+
+
+def set_pinned(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, pinned: bool) -> bool:
+    """Pin (or unpin) the paper's listing on `day`: pinned papers come first on their day.
+
+    False when the paper is not featured on `day` or was already in that state.
+    """
+    changed = conn.execute(
+        update(listings)
+        .where(listings.c.paper_pk == paper_pk, listings.c.day == day, listings.c.pinned != pinned)
+        .values(pinned=pinned)
+    ).rowcount
+    if changed:
+        bump_data_version(conn)
+        log_action(conn, user_pk, "pin" if pinned else "unpin", _target(conn, paper_pk, day))
+    return bool(changed)
+
+
+def pin(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None) -> bool:
+    """Pin the paper's listing on `day` (see `set_pinned`)."""
+    return set_pinned(conn, paper_pk, day, user_pk, True)
+
+
+def unpin(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None) -> bool:
+    """Unpin the paper's listing on `day` (see `set_pinned`)."""
+    return set_pinned(conn, paper_pk, day, user_pk, False)
