@@ -108,10 +108,10 @@ def day_papers(base: str, day: str) -> list[str]:
 
 @contextlib.contextmanager
 def vote_stream(base: str, tokens: list[str], paper_ids: list[str], rate: float) -> Iterator[dict[str, float]]:
-    """Votes at a steady `rate` per second from ten paced clients while the block runs."""
+    """Votes at a steady `rate` per second from 25 paced clients while the block runs."""
     stop, sent, failed = threading.Event(), [0], [0]
     lock = threading.Lock()
-    threads_n = 10
+    threads_n = 25
 
     def run(k: int) -> None:
         mine = tokens[k::threads_n]
@@ -166,7 +166,7 @@ def run_backend(url: str, tmp: Path, duration: int, stream_rate: float) -> dict[
     t = time.perf_counter()
     day = fill(url, PAPERS, tmp)
     tokens = make_users(url, "bench", CLIENTS)
-    stream_tokens = make_users(url, "stream", 20)
+    stream_tokens = make_users(url, "stream", 50)
     side_tokens = make_users(url, "side", CLIENTS)
     setup = time.perf_counter() - t
     os.environ["DAILYPAPERS_RATE_LIMITS"] = "0"
