@@ -139,6 +139,8 @@ def serve(
     port = port or settings.port
     workers = workers or settings.workers
     console.print(f"Serving Daily Papers on http://{host}:{port} (database {settings.database_url})")
+    if not settings.smtp_url:
+        console.print(f"No DAILYPAPERS_SMTP_URL: outgoing mail is written to {settings.data_dir / 'outbox'}/*.eml")
     uvicorn.run(
         "dailypapers.web.app:create_app_from_env",
         factory=True,
@@ -147,7 +149,8 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
     )
 
 

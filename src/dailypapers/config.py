@@ -43,6 +43,8 @@ class Settings:
     trending_offset_hours: float = 2.0
     trending_days: int = 7
     rate_limits: bool = True
+    # Reverse proxies whose X-Forwarded-For is believed (client addresses for rate limits).
+    trusted_proxies: tuple[str, ...] = ()
     feed_page_size: int = 50
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -97,6 +99,7 @@ class Settings:
                 trending_offset_hours=float(get("TRENDING_OFFSET_HOURS", str(defaults.trending_offset_hours))),
                 trending_days=int(get("TRENDING_DAYS", str(defaults.trending_days))),
                 rate_limits=get("RATE_LIMITS", "1") not in ("0", "false", "no"),
+                trusted_proxies=_split(get("TRUSTED_PROXIES")),
             )
         except ValueError as exc:
             raise ValueError(f"invalid DAILYPAPERS_* setting: {exc}") from exc
