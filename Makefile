@@ -46,6 +46,7 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.bench_import 100000
 	$(BIN)/python -m bench.bench_web
+	$(BIN)/python -m bench.bench_votes
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache

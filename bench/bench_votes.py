@@ -1,6 +1,6 @@
 """Upvote toggles per second at 32 concurrent clients, and the feed's rate while votes stream in.
 
-    python -m bench.bench_votes [--backends sqlite,postgresql] [--duration 10] [--stream-rate 100]
+    python -m bench.bench_votes [--backends sqlite,postgresql] [--duration 10] [--stream-rates 25,50,100]
 
 For each backend: a fresh database with 30,000 synthetic papers, 30 featured per day (bench_web's
 fill), served by uvicorn (httptools, uvloop, one worker, as `dailypapers serve`; rate limits off).
@@ -9,7 +9,7 @@ whose page is measured, so every vote changes that page. Four measurements:
 
 1. votes: wrk -t1 -c32, one user per connection slot in turn, every request flips that user's vote;
 2. feed idle: wrk -t1 -c8 on /date/<day> (a page-cache hit, as in bench_web);
-3. feed while votes stream in at a steady --stream-rate per second (paced clients in this process);
+3. feed while votes stream in at each steady rate of --stream-rates per second (paced clients here);
 4. feed while the 32-client vote load of (1) runs flat out beside it.
 
 Afterwards `papers.votes` must equal the rows of `votes` for every paper. PostgreSQL comes from
@@ -162,11 +162,11 @@ def counters_exact(url: str) -> dict[str, int]:
     return {"papers_with_wrong_counter": int(wrong or 0), "vote_rows": int(rows or 0)}
 
 
-def run_backend(url: str, tmp: Path, duration: int, stream_rate: float) -> dict[str, object]:
+def run_backend(url: str, tmp: Path, duration: int, stream_rates: list[float]) -> dict[str, object]:
     t = time.perf_counter()
     day = fill(url, PAPERS, tmp)
     tokens = make_users(url, "bench", CLIENTS)
-    stream_tokens = make_users(url, "stream", 50)
+    stream_tokens = {rate: make_users(url, f"stream{i}_", 50) for i, rate in enumerate(stream_rates)}
     side_tokens = make_users(url, "side", CLIENTS)
     setup = time.perf_counter() - t
     os.environ["DAILYPAPERS_RATE_LIMITS"] = "0"
@@ -182,14 +182,14 @@ def run_backend(url: str, tmp: Path, duration: int, stream_rate: float) -> dict[
         time.sleep(1)
         idle = wrk(feed_url, 8, duration)
         row["feed_idle"] = idle
-        with vote_stream(base, stream_tokens, ids, stream_rate) as stream:
-            time.sleep(0.5)
-            streaming = wrk(feed_url, 8, duration)
-        row["feed_with_vote_stream"] = {
-            **streaming,
-            "stream": stream,
-            "vs_idle": round(streaming["rps"] / idle["rps"], 2),
-        }
+        streams = []
+        for rate in stream_rates:
+            with vote_stream(base, stream_tokens[rate], ids, rate) as stream:
+                time.sleep(0.5)
+                streaming = wrk(feed_url, 8, duration)
+            ratio = round(streaming["rps"] / idle["rps"], 2)
+            streams.append({**streaming, "offered": rate, "stream": stream, "vs_idle": ratio})
+        row["feed_with_vote_stream"] = streams
         side = vote_script(tmp / "side.lua", side_tokens, ids)
         cmd = ["wrk", "-t1", f"-c{CLIENTS}", f"-d{duration + 2}s", "--latency", "-s", str(side), f"{base}/"]
         voter = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -212,16 +212,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--stream-rate", type=float, default=100.0, help="votes per second in measurement 3")
+    ap.add_argument("--stream-rates", default="25,50,100", help="votes per second in measurement 3")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench_votes needs wrk (apt-get install wrk)")
+    rates = [float(r) for r in args.stream_rates.split(",")]
     results = {}
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmpname:
             tmp = Path(tmpname)
             if backend == "sqlite":
-                results[backend] = run_backend(f"sqlite:///{tmp}/bench.db", tmp, args.duration, args.stream_rate)
+                results[backend] = run_backend(f"sqlite:///{tmp}/bench.db", tmp, args.duration, rates)
             else:
                 from tests.support.postgres import start_postgres
 
@@ -231,11 +232,11 @@ def main() -> None:
                     with admin.connect() as conn:
                         conn.execute(text("CREATE DATABASE bench"))
                     admin.dispose()
-                    results[backend] = run_backend(server.url("bench"), tmp, args.duration, args.stream_rate)
+                    results[backend] = run_backend(server.url("bench"), tmp, args.duration, rates)
                 finally:
                     server.stop()
         print(json.dumps({backend: results[backend]}), flush=True)
-    print(json.dumps({"cpus": os.cpu_count(), "stream_rate": args.stream_rate, "results": results}, indent=2))
+    print(json.dumps({"cpus": os.cpu_count(), "stream_rates": rates, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dailypapers.accounts.passwords import hash_password
 from dailypapers.comments.render import MAX_BODY, BodyProblem, check_body, render_markdown
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
-from dailypapers.store import accounts
+from dailypapers.store import accounts, feed
 from dailypapers.store import comments as comments_store
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import AuditEntry, Comment, Paper
@@ -86,7 +86,7 @@ def test_body_limits() -> None:
 def test_num_comments_stays_exact_under_concurrent_writers(engine: Engine) -> None:
     ingest_items(engine, [PaperRecord(id=PAPER, source="test", title="Busy")], ImportReport())
     with write_tx(engine) as conn:
-        paper_pk = comments_store.paper_pk_of(conn, PAPER)
+        paper_pk = feed.paper_pk_of(conn, PAPER)
     assert paper_pk is not None
     writers = [new_user(engine, f"w{i}") for i in range(4)]
     flipper = new_user(engine, "flip")

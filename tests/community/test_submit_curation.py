@@ -23,7 +23,7 @@ from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.ingest.lookup import LOOKUP_RETRIES, ArxivUnreachable, find_or_fetch
 from dailypapers.sources.arxiv_ids import InvalidArxivId
 from dailypapers.sources.record import Listing, PaperRecord
-from dailypapers.store import accounts, listings, search_index
+from dailypapers.store import accounts, feed, listings, search_index
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import DailyListing
 from tests.ingest.conftest import recorded
@@ -113,7 +113,7 @@ def site(engine: Engine, tmp_path: Path) -> Iterator[Site]:
 
 def listing_rows(engine: Engine, paper_id: str) -> list[tuple[dt.date, str, str | None, bool]]:
     with read_tx(engine) as conn:
-        pk = listings.paper_pk_of(conn, paper_id)
+        pk = feed.paper_pk_of(conn, paper_id)
         assert pk is not None
         return [(li.day, li.source, li.submitter, li.pinned) for li in listings.listings_of(conn, pk)]
 
@@ -207,7 +207,7 @@ def test_a_paper_arxiv_does_not_know_is_404(site: Site) -> None:
     assert r.status_code == 404 and "arXiv has no paper 2901.00001" in error_of(r)
     assert 'value="2901.00001"' in r.text
     with read_tx(site.engine) as conn:
-        assert listings.paper_pk_of(conn, "2901.00001") is None
+        assert feed.paper_pk_of(conn, "2901.00001") is None
     token = site.token("bot")
     answer = site.api(token, "2901.00001")
     assert answer.status_code == 404 and "arXiv has no paper" in answer.json()["error"]
@@ -350,7 +350,7 @@ def test_non_curators_get_403_and_forms_need_csrf(site: Site) -> None:
 def test_store_feature_is_idempotent_and_user_submissions_are_not_audited(engine: Engine) -> None:
     ingest_items(engine, [PaperRecord(id=KNOWN, source="test", title="T")], ImportReport())
     with write_tx(engine) as conn:
-        pk = listings.paper_pk_of(conn, KNOWN)
+        pk = feed.paper_pk_of(conn, KNOWN)
         assert pk is not None
         version = conn.execute(text("SELECT value FROM site_state WHERE key = 'data_version'")).scalar()
         assert listings.feature(conn, pk, DAY, None) is True

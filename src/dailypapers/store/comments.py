@@ -138,11 +138,6 @@ def _recount(conn: Connection, pks: list[int]) -> None:
     bump_data_version(conn)
 
 
-def paper_pk_of(conn: Connection, paper_id: str) -> int | None:
-    """The primary key of the paper with this id, or None."""
-    return conn.execute(select(papers.c.pk).where(papers.c.id == paper_id)).scalar()
-
-
 def get_comment(conn: Connection, pk: int) -> CommentInfo | None:
     """The comment with this primary key (deleted or not), or None."""
     row = conn.execute(

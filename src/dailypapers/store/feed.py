@@ -119,6 +119,11 @@ def _entry(m: Any) -> Entry:
     )
 
 
+def paper_pk_of(conn: Connection, paper_id: str) -> int | None:
+    """The pk of the stored paper `paper_id`, or None."""
+    return conn.execute(text("SELECT pk FROM papers WHERE id = :id"), {"id": paper_id}).scalar()
+
+
 def latest_day(conn: Connection) -> dt.date | None:
     """The most recent day with a featured paper."""
     return _date(conn.execute(text("SELECT max(day) FROM daily_listings")).scalar())

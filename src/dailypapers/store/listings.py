@@ -44,11 +44,6 @@ def _date(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def paper_pk_of(conn: Connection, paper_id: str) -> int | None:
-    """The pk of the stored paper `paper_id`, or None."""
-    return conn.execute(select(papers.c.pk).where(papers.c.id == paper_id)).scalar()
-
-
 def listing_of(conn: Connection, paper_pk: int, day: dt.date) -> ListingInfo | None:
     """The listing that features the paper on `day`, if any."""
     found = listings_of(conn, paper_pk, day=day)

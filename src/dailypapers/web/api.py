@@ -56,7 +56,11 @@ async def daily_papers(
     p: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
-    """Featured papers, newest days first, like `huggingface_hub.HfApi.list_daily_papers`."""
+    """Featured papers, like `huggingface_hub.HfApi.list_daily_papers`.
+
+    `sort=trending` ranks by upvotes within a day and by the trending score (docs/ranking.md) across
+    days; `sort=publishedAt` puts the newest papers first. With no period, recent days come first.
+    """
     given = [(k, v) for k, v in (("day", date), ("week", week), ("month", month)) if v is not None]
     if len(given) > 1:
         raise HTTPException(422, "give at most one of date, week and month")

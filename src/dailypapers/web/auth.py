@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -43,7 +44,11 @@ def require_user(request: Request) -> Account:
     if account is None:
         if request.url.path.startswith("/api/"):
             raise HTTPException(401, "Sign in or send an API token (Authorization: Bearer …)")
-        raise HTTPException(303, headers={"Location": f"/signin?next={request.url.path}"})
+        back = request.url.path
+        if request.method != "GET":  # come back to the page the form was on, not to the POST-only URL
+            referer = urlsplit(request.headers.get("referer", ""))
+            back = referer.path if referer.netloc == request.url.netloc and referer.path else "/"
+        raise HTTPException(303, headers={"Location": f"/signin?next={quote(back)}"})
     return account
 
 

@@ -28,11 +28,14 @@ class Cached:
 
 
 class PageCache:
-    def __init__(self, engine: Engine, *, ttl: float = 0.5, max_entries: int = 4096) -> None:
+    def __init__(self, engine: Engine, *, ttl: float = 0.5, max_entries: int = 4096, max_age: float = 60.0) -> None:
         self._engine = engine
         self._ttl = ttl
         self._max = max_entries
-        self._entries: OrderedDict[str, tuple[int, Cached]] = OrderedDict()
+        # Pages that depend on the clock (/trending, this week) change without any write: re-render
+        # every entry at least this often.
+        self._max_age = max_age
+        self._entries: OrderedDict[str, tuple[int, float, Cached]] = OrderedDict()
         self._version = -1
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -52,15 +55,15 @@ class PageCache:
     def lookup(self, key: str) -> Cached | None:
         version = self.version()
         hit = self._entries.get(key)
-        if hit is None or hit[0] != version:
+        if hit is None or hit[0] != version or time.monotonic() - hit[1] > self._max_age:
             return None
-        return hit[1]
+        return hit[2]
 
     def store(self, key: str, version: int, body: bytes, media_type: str, status: int = 200) -> Cached:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         item = Cached(body, media_type, etag, status)
         with self._lock:
-            self._entries[key] = (version, item)
+            self._entries[key] = (version, time.monotonic(), item)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)

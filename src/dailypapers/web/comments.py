@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from dailypapers.comments.render import MAX_BODY
 from dailypapers.store import comments as store
+from dailypapers.store import feed
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import write_tx
 from dailypapers.store.feed import PaperDetail
@@ -82,7 +83,7 @@ def _create(
     rate_limit(request, "comment", f"user:{account.pk}")
 
     def action(conn: Connection) -> store.CommentInfo:
-        paper_pk = store.paper_pk_of(conn, paper_id)
+        paper_pk = feed.paper_pk_of(conn, paper_id)
         if paper_pk is None:
             raise store.CommentNotFound(f"Paper {paper_id} not found")
         info = store.get_comment(conn, store.add_comment(conn, paper_pk, account.pk, body, parent))

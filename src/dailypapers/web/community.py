@@ -10,25 +10,19 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from dailypapers.store import feed
 from dailypapers.store import votes as votes_store
 from dailypapers.store.accounts import Account
-from dailypapers.store.db import read_tx, write_tx
+from dailypapers.store.db import write_tx
 from dailypapers.web.auth import check_csrf, rate_limit, require_user
 from dailypapers.web.site import site_of
 
 router = APIRouter()
 
 
-def paper_pk(request: Request, paper_id: str) -> int:
-    with read_tx(site_of(request).engine) as conn:
-        detail = feed.paper_detail(conn, paper_id)
-    if detail is None:
-        raise HTTPException(404, f"Paper {paper_id} not found")
-    return detail.entry.pk
-
-
 def vote(request: Request, account: Account, paper_id: str, on: bool) -> dict[str, object]:
     rate_limit(request, "vote", f"user:{account.pk}")
-    pk = paper_pk(request, paper_id)
     with write_tx(site_of(request).engine) as conn:
+        pk = feed.paper_pk_of(conn, paper_id)
+        if pk is None:
+            raise HTTPException(404, f"Paper {paper_id} not found")
         votes_store.set_vote(conn, account.pk, pk, on)
         return {
             "id": paper_id,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Connection
 
-from dailypapers.store import listings
+from dailypapers.store import feed, listings
 from dailypapers.store.db import write_tx
 from dailypapers.store.feed import PaperDetail
 from dailypapers.web.auth import check_csrf, require_curator
@@ -34,7 +34,7 @@ def _check_day(day: dt.date) -> None:
 
 
 def _paper_pk(conn: Connection, paper_id: str) -> int:
-    pk = listings.paper_pk_of(conn, paper_id)
+    pk = feed.paper_pk_of(conn, paper_id)
     if pk is None:
         raise HTTPException(404, f"No paper {paper_id!r} here.")
     return pk

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dailypapers.ingest.lookup import ArxivRejected, ArxivUnreachable, find_or_fetch
 from dailypapers.sources.arxiv_ids import InvalidArxivId, normalize_arxiv_id
-from dailypapers.store import listings
+from dailypapers.store import feed, listings
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import write_tx
 from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user
@@ -75,7 +75,7 @@ def submit_paper(site: Site, account: Account, text: str) -> Submitted:
         raise SubmitProblem(404, f"arXiv has no paper {arxiv_id}. Check the id and try again.")
     day = listings.utc_today()
     with write_tx(site.engine) as conn:
-        pk = listings.paper_pk_of(conn, paper_id)
+        pk = feed.paper_pk_of(conn, paper_id)
         if pk is None:  # deleted between the lookup and now
             raise SubmitProblem(404, f"Paper {paper_id} is not available.")
         added = listings.feature(conn, pk, day, account.pk, source=listings.USER_SOURCE)
