@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,10 +87,16 @@ def migrate(engine: Engine) -> list[str]:
     return pending
 
 
+# SQLite has one writer at a time. Threads of one process queue on this lock instead of polling in
+# SQLite's busy handler (which sleeps in growing steps and made write latency spiky under load).
+_sqlite_writers = threading.RLock()
+
+
 @contextlib.contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error."""
-    with engine.connect() as conn:
+    lock = _sqlite_writers if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    with lock, engine.connect() as conn:
         conn = conn.execution_options(write=True)
         with conn.begin():
             yield conn

@@ -39,6 +39,7 @@ class PageCache:
         self._version = -1
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._rendering: dict[str, threading.Lock] = {}
 
     def version(self) -> int:
         now = time.monotonic()
@@ -74,6 +75,16 @@ class PageCache:
         hit = self.lookup(key)
         if hit is not None:
             return hit
-        version = self._version
-        body, media_type, status = render()
-        return self.store(key, version, body, media_type, status)
+        # One render per key at a time: concurrent misses wait for it instead of rendering copies.
+        with self._lock:
+            key_lock = self._rendering.setdefault(key, threading.Lock())
+        with key_lock:
+            hit = self.lookup(key)
+            if hit is not None:
+                return hit
+            version = self._version
+            body, media_type, status = render()
+            item = self.store(key, version, body, media_type, status)
+        with self._lock:
+            self._rendering.pop(key, None)
+        return item
