@@ -139,6 +139,21 @@ def day_after(conn: Connection, day: dt.date) -> dt.date | None:
     return _date(conn.execute(text("SELECT min(day) FROM daily_listings WHERE day > :d"), {"d": day}).scalar())
 
 
+def listing_filter(start: dt.date | None, end: dt.date | None, submitter: str | None) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (over listings `l` and users `u`) for a day range and a submitter."""
+    where, args = ["1=1"], {}
+    if start:
+        where.append("l.day >= :start")
+        args["start"] = start
+    if end:
+        where.append("l.day <= :end")
+        args["end"] = end
+    if submitter:
+        where.append("u.name = :submitter")
+        args["submitter"] = submitter
+    return " AND ".join(where), args
+
+
 def featured_between(
     conn: Connection,
     start: dt.date | None,
@@ -153,23 +168,15 @@ def featured_between(
 
     With no period, the most recent days come first.
     """
-    where, args = ["1=1"], {"limit": limit, "offset": offset}
-    if start:
-        where.append("l.day >= :start")
-        args["start"] = start
-    if end:
-        where.append("l.day <= :end")
-        args["end"] = end
-    if submitter:
-        where.append("u.name = :submitter")
-        args["submitter"] = submitter
+    where, args = listing_filter(start, end, submitter)
+    args.update(limit=limit, offset=offset)
     order = _ORDER[sort] if sort in _ORDER else _ORDER["trending"]
     if not start and not end:
         order = "l.day DESC, " + order
     sql = (
         f"SELECT {_PAPER_COLS}, {_LISTING_COLS} FROM daily_listings l "
         "JOIN papers p ON p.pk = l.paper_pk LEFT JOIN users u ON u.pk = l.submitter_pk "
-        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset"
+        f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset"
     )
     return [_entry(r._mapping) for r in conn.execute(text(sql), args)]
 

@@ -8,42 +8,27 @@ functions load a range's listings and rank them in Python.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Connection, text
 
 from dailypapers.config import Settings
 from dailypapers.ranking.trending import Scored, TrendingParams, hours_since_featured, rank, reference_time, score
-from dailypapers.store.feed import _LISTING_COLS, _PAPER_COLS, Entry, _date, _entry
+from dailypapers.store.feed import _LISTING_COLS, _PAPER_COLS, Entry, _date, _entry, listing_filter
 
 _FROM = "FROM daily_listings l JOIN papers p ON p.pk = l.paper_pk LEFT JOIN users u ON u.pk = l.submitter_pk"
-
-
-def _where(start: dt.date | None, end: dt.date | None, submitter: str | None) -> tuple[str, dict[str, Any]]:
-    where, args = ["1=1"], {}
-    if start:
-        where.append("l.day >= :start")
-        args["start"] = start
-    if end:
-        where.append("l.day <= :end")
-        args["end"] = end
-    if submitter:
-        where.append("u.name = :submitter")
-        args["submitter"] = submitter
-    return " AND ".join(where), args
 
 
 def listings_between(
     conn: Connection, start: dt.date | None, end: dt.date | None, *, submitter: str | None = None
 ) -> list[Entry]:
     """Every listing from `start` to `end` (inclusive; None means open) as cards, in no particular order."""
-    where, args = _where(start, end, submitter)
+    where, args = listing_filter(start, end, submitter)
     sql = f"SELECT {_PAPER_COLS}, {_LISTING_COLS} {_FROM} WHERE {where}"
     return [_entry(r._mapping) for r in conn.execute(text(sql), args)]
 
 
 def _most_upvotes_before(conn: Connection, day: dt.date, submitter: str | None) -> int:
-    where, args = _where(None, day - dt.timedelta(days=1), submitter)
+    where, args = listing_filter(None, day - dt.timedelta(days=1), submitter)
     sql = f"SELECT max(coalesce(l.upvotes, 0) + p.votes) {_FROM} WHERE {where}"
     return int(conn.execute(text(sql), args).scalar() or 0)
 
