@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from dailypapers.cli_common import console, load_settings, open_store
+from dailypapers.cli_digest import digest_app
 from dailypapers.cli_fetch import fetch_app
 from dailypapers.cli_users import users_app
 from dailypapers.sources.record import SourceError
@@ -26,6 +27,7 @@ from dailypapers.sources.record import SourceError
 app = typer.Typer(help="Daily Papers: a self-hostable daily feed of research papers.", no_args_is_help=True)
 app.add_typer(fetch_app, name="fetch")
 app.add_typer(users_app, name="user")
+app.add_typer(digest_app, name="digest")
 _settings = load_settings
 _engine = open_store
 

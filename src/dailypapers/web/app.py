@@ -29,6 +29,7 @@ from dailypapers.web import (
     pages,
     profiles,
     submit,
+    subscriptions,
     trending,
 )
 from dailypapers.web.limits import BodyLimit
@@ -126,8 +127,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     app.include_router(account_pages.router)
     app.include_router(community.router)
-    for module in (submit, curation, comments, admin, profiles, trending):
+    for module in (submit, curation, comments, admin, profiles, trending, subscriptions):
         app.include_router(module.router)
+    app.include_router(subscriptions.api_router)
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)

@@ -1,0 +1,52 @@
+"""`dailypapers digest send`: mail a period's digest to its subscribers, exactly once each.
+
+Safe to rerun (e.g. from cron, or after a crash): subscribers who already got the period's digest
+are skipped, and the rest are sent. The exit status is 1 when some deliveries failed temporarily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from dailypapers.cli_common import console, load_settings, open_store
+
+digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
+
+
+@digest_app.callback()
+def digest() -> None:
+    """Email digests: `send` one period's digest to its subscribers."""
+
+
+@digest_app.command("send")
+def send(
+    frequency: Annotated[str, typer.Option(help="daily or weekly")] = "daily",
+    period: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD (daily) or YYYY-Www (weekly); default: the latest complete one")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="at most this many messages per second (0: no limit)")] = 0.0,
+    retries: Annotated[int, typer.Option(help="tries again after a temporary failure")] = 3,
+) -> None:
+    """Send the digest of one period to every confirmed subscriber of FREQUENCY who has not had it."""
+    from dailypapers.digest.compose import parse_period
+    from dailypapers.digest.deliver import Options, deliver
+
+    try:
+        when = parse_period(frequency, period)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = load_settings()
+    engine = open_store(settings)
+    try:
+        report = asyncio.run(deliver(engine, settings, when, Options(retries=retries, rate=rate)))
+    finally:
+        engine.dispose()
+    console.print(
+        f"{when.key}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
+        f"nothing new {len(report.nothing_new)}, bounced {len(report.bounced)}, failed {len(report.failed)}"
+    )
+    if report.failed:
+        raise typer.Exit(1)

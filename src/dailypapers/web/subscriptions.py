@@ -1,0 +1,160 @@
+"""Email digest subscriptions: subscribe (double opt-in), confirm, manage and unsubscribe by signed link."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+
+from dailypapers.digest import links, tokens
+from dailypapers.digest.prefs import InvalidRequest, Preferences, check
+from dailypapers.store import subscriptions
+from dailypapers.store.db import write_tx
+from dailypapers.store.subscriptions import Subscriber
+from dailypapers.web.auth import check_csrf, rate_limit, render_personal
+from dailypapers.web.site import site_of
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter()
+PENDING = (
+    "Thanks! If that address can receive mail, a confirmation link is on its way. "
+    "Nothing else is sent before you confirm."
+)
+BAD_LINK = "This link is invalid or has expired. Subscribe again to get a fresh one."
+
+
+def _secret(request: Request) -> str:
+    return site_of(request).settings.ensure_secret_key()
+
+
+def _subscriber(request: Request, kind: str, token: str) -> Subscriber:
+    """The subscriber a manage or unsubscribe token names, or a 400 page."""
+    try:
+        pk, email = tokens.read_subscriber_token(_secret(request), kind, token)
+    except tokens.BadToken:
+        raise HTTPException(400, BAD_LINK) from None
+    with write_tx(site_of(request).engine) as conn:
+        sub = subscriptions.by_pk(conn, pk)
+    if sub is None or sub.email != email:
+        raise HTTPException(400, BAD_LINK)
+    return sub
+
+
+@router.get("/subscribe")
+def subscribe_form(request: Request) -> Response:
+    return render_personal(request, "subscribe.html", form={"frequency": "daily"}, error=None, done=False)
+
+
+@router.post("/subscribe", dependencies=[Depends(check_csrf)])
+async def subscribe(
+    request: Request,
+    email: str = Form(""),
+    frequency: str = Form("daily"),
+    categories: str = Form(""),
+    keywords: str = Form(""),
+) -> Response:
+    rate_limit(request, "subscribe")
+    form = {"email": email, "frequency": frequency, "categories": categories, "keywords": keywords}
+    try:
+        prefs = check(email, frequency, categories, keywords)
+    except InvalidRequest as exc:
+        return render_personal(request, "subscribe.html", status=400, form=form, error=str(exc), done=False)
+    site = site_of(request)
+    await links.request_subscription(site.settings, site.engine, prefs)
+    return render_personal(request, "subscribe.html", form={}, error=None, done=True, message=PENDING)
+
+
+@api_router.post("/api/subscriptions", status_code=202, tags=["subscriptions"])
+async def subscribe_api(request: Request) -> Response:
+    """Ask for a digest; answers 202 with the same body whether the address was known or not."""
+    rate_limit(request, "subscribe")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise HTTPException(400, "The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "The body must be a JSON object.")
+    try:
+        prefs = check(body.get("email"), body.get("frequency"), body.get("categories"), body.get("keywords"))
+    except InvalidRequest as exc:
+        raise HTTPException(400, str(exc)) from None
+    site = site_of(request)
+    await links.request_subscription(site.settings, site.engine, prefs)
+    return JSONResponse({"status": "pending", "message": PENDING}, status_code=202)
+
+
+@router.get("/subscribe/confirm")
+def confirm(request: Request, token: str = "") -> Response:
+    try:
+        c = tokens.read_confirm_token(_secret(request), token)
+    except tokens.BadToken:
+        raise HTTPException(400, BAD_LINK) from None
+    with write_tx(site_of(request).engine) as conn:
+        sub = subscriptions.by_pk(conn, c.pk)
+        if sub is None or sub.email != c.email:
+            raise HTTPException(400, BAD_LINK)
+        subscriptions.confirm(conn, c.pk, c.frequency, c.categories, c.keywords)
+        sub = subscriptions.by_pk(conn, c.pk)
+    assert sub is not None
+    return _manage_page(request, sub, "Confirmed: your digest starts with the next period.")
+
+
+def _manage_page(
+    request: Request, sub: Subscriber, message: str | None, status: int = 200, error: str | None = None
+) -> Response:
+    """The preferences form for `sub`, with a fresh manage token and the unsubscribe button."""
+    settings = site_of(request).settings
+    token = tokens.subscriber_token(settings.ensure_secret_key(), "manage", sub.pk, sub.email)
+    return render_personal(
+        request,
+        "subscription_manage.html",
+        status=status,
+        sub=sub,
+        token=token,
+        message=message,
+        error=error,
+        unsubscribe_url=links.unsubscribe_url(settings, sub.pk, sub.email),
+    )
+
+
+@router.get("/subscribe/manage")
+def manage_form(request: Request, token: str = "") -> Response:
+    return _manage_page(request, _subscriber(request, "manage", token), None)
+
+
+@router.post("/subscribe/manage")
+def manage(
+    request: Request,
+    token: str = "",
+    frequency: str = Form("daily"),
+    categories: str = Form(""),
+    keywords: str = Form(""),
+) -> Response:
+    """Change preferences; the signed token is the authority (no sign-in, no CSRF cookie needed)."""
+    sub = _subscriber(request, "manage", token)
+    try:
+        prefs: Preferences = check(sub.email, frequency, categories, keywords)
+    except InvalidRequest as exc:
+        return _manage_page(request, sub, None, status=400, error=str(exc))
+    with write_tx(site_of(request).engine) as conn:
+        subscriptions.set_preferences(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
+        sub = subscriptions.by_pk(conn, sub.pk) or sub
+    return _manage_page(request, sub, "Saved.")
+
+
+def _unsubscribe(request: Request, token: str) -> Response:
+    sub = _subscriber(request, "unsubscribe", token)
+    with write_tx(site_of(request).engine) as conn:
+        subscriptions.unsubscribe(conn, sub.pk)
+    return render_personal(request, "subscription_manage.html", sub=None, unsubscribed=True, email=sub.email)
+
+
+@router.get("/unsubscribe")
+def unsubscribe_link(request: Request, token: str = "") -> Response:
+    """One click from the mail: takes effect at once."""
+    return _unsubscribe(request, token)
+
+
+@router.post("/unsubscribe")
+def unsubscribe_post(request: Request, token: str = "") -> Response:
+    """RFC 8058 one-click (`List-Unsubscribe=One-Click` posted by the mail client) or the page's button."""
+    return _unsubscribe(request, token)

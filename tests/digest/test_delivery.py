@@ -1,0 +1,103 @@
+"""Exactly-once delivery against a real SMTP server with injected faults, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from dailypapers.digest.compose import Period, parse_period
+from dailypapers.store import subscriptions
+from dailypapers.store.db import read_tx, write_tx
+from tests.digest.helpers import DAY, FakeSleep, add_papers, confirmed, run, settings_for
+from tests.support.smtp import smtp_server
+
+EMAILS = ["a@example.org", "b@example.org", "c@example.org"]
+
+
+def _setup(engine: Engine) -> list[int]:
+    add_papers(engine, DAY, ("2601.00001", "Sparse retrieval", "cs.IR", 5), ("2601.00002", "Big models", "cs.LG", 9))
+    return [confirmed(engine, e) for e in EMAILS]
+
+
+def test_cut_connection_mid_batch_then_rerun_sends_each_digest_once(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine)
+    with smtp_server() as (url, smtp):
+        smtp.data_faults = {2: "cut"}
+        first = run(engine, settings_for(tmp_path, smtp_url=url), retries=0)
+        assert first.sent == ["a@example.org", "c@example.org"] and first.failed == ["b@example.org"]
+        second = run(engine, settings_for(tmp_path, smtp_url=url), retries=0)
+        assert second.sent == ["b@example.org"] and second.already_sent == ["a@example.org", "c@example.org"]
+        third = run(engine, settings_for(tmp_path, smtp_url=url))
+        assert third.sent == [] and len(third.already_sent) == 3
+        assert sorted(str(m["To"]) for m in smtp.messages) == EMAILS
+
+
+def test_temporary_failures_are_retried_with_backoff(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine)
+    sleep = FakeSleep()
+    with smtp_server() as (url, smtp):
+        smtp.recipient_faults = {"b@example.org": ["451 4.3.0 try later", "421 4.7.0 busy"]}
+        report = run(engine, settings_for(tmp_path, smtp_url=url), sleep=sleep, backoff=2.0)
+        assert report.sent == EMAILS and report.failed == []
+        assert sleep.waits == [2.0, 4.0]
+        assert sorted(str(m["To"]) for m in smtp.messages) == EMAILS
+
+
+def test_permanent_failure_marks_the_address_bounced(engine: Engine, tmp_path: Path) -> None:
+    pks = _setup(engine)
+    with smtp_server() as (url, smtp):
+        smtp.recipient_faults = {"c@example.org": "550 5.1.1 no such user"}
+        report = run(engine, settings_for(tmp_path, smtp_url=url))
+        assert report.bounced == ["c@example.org"] and report.sent == EMAILS[:2]
+        with read_tx(engine) as conn:
+            sub = subscriptions.by_pk(conn, pks[2])
+            assert sub is not None and sub.bounced_at is not None
+            assert subscriptions.delivery_status(conn, pks[2], "daily:2026-01-05") == "failed"
+        add_papers(engine, DAY.replace(day=6), ("2601.00003", "Another", "cs.IR", 1))
+        later = run(engine, settings_for(tmp_path, smtp_url=url), day=DAY.replace(day=6))
+        assert later.sent == EMAILS[:2] and "c@example.org" not in later.bounced
+        assert [str(m["To"]) for m in smtp.messages].count("c@example.org") == 0
+
+
+def test_rerun_after_a_crash_finishes_the_rest_under_the_same_message_id(engine: Engine, tmp_path: Path) -> None:
+    pks = _setup(engine)
+    with write_tx(engine) as conn:  # a crash: a claimed but unfinished, and a finished delivery
+        subscriptions.claim_delivery(conn, pks[0], "daily:2026-01-05", "<first-try@example>")
+        subscriptions.claim_delivery(conn, pks[1], "daily:2026-01-05", "<done@example>")
+        subscriptions.mark_sent(conn, pks[1], "daily:2026-01-05", "<done@example>", [])
+    with smtp_server() as (url, smtp):
+        report = run(engine, settings_for(tmp_path, smtp_url=url), rate=1000.0)
+        assert report.sent == ["a@example.org", "c@example.org"] and report.already_sent == ["b@example.org"]
+        assert smtp.to("a@example.org")[0]["Message-ID"] == "<first-try@example>"
+
+
+def test_never_the_same_paper_twice_and_nothing_new_means_no_mail(engine: Engine, tmp_path: Path) -> None:
+    add_papers(engine, DAY, ("2601.00001", "Sparse retrieval", "cs.IR", 5), ("2601.00002", "Big models", "cs.LG", 9))
+    confirmed(engine, "a@example.org", "weekly")
+    confirmed(engine, "ir@example.org", "weekly", ["cs.IR"])
+    week = parse_period("weekly", "2026-W02")
+    assert week == Period("weekly", DAY, DAY.replace(day=11)) and week.key == "weekly:2026-W02"
+    import asyncio
+
+    from dailypapers.digest.deliver import Options, deliver
+
+    with smtp_server() as (url, smtp):
+        settings = settings_for(tmp_path, smtp_url=url)
+        report = asyncio.run(deliver(engine, settings, week, Options(sleep=FakeSleep())))
+        assert report.sent == ["a@example.org", "ir@example.org"]
+        body = smtp.to("ir@example.org")[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Sparse retrieval" in body and "Big models" not in body
+        first = smtp.to("a@example.org")[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert first.index("Big models") < first.index("Sparse retrieval")  # more upvotes first
+        # The same papers again on a later day of the next week: nothing new, so no mail.
+        add_papers(engine, DAY.replace(day=12), ("2601.00001", "Sparse retrieval", "cs.IR", 5))
+        next_week = asyncio.run(deliver(engine, settings, parse_period("weekly", "2026-W03"), Options()))
+        assert next_week.sent == [] and len(next_week.nothing_new) == 2 and len(smtp.messages) == 2
+
+
+def test_without_smtp_digests_are_written_to_the_outbox(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine)
+    report = run(engine, settings_for(tmp_path))
+    assert report.sent == EMAILS
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3

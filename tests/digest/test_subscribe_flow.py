@@ -1,0 +1,125 @@
+"""Subscribing over HTTP against the real server and a real SMTP server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import Engine
+
+from dailypapers.digest import tokens
+from dailypapers.store import subscriptions
+from dailypapers.store.db import read_tx
+from tests.digest.helpers import DAY, SECRET, add_papers, confirmed, run, settings_for
+from tests.support.server import serve_app
+from tests.support.smtp import smtp_server
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+CONFIRM_LINK = re.compile(r"(http://\S+/subscribe/confirm\?token=\S+)")
+
+
+def subscribe_form(client: httpx.Client, **fields: str) -> httpx.Response:
+    match = CSRF_FIELD.search(client.get("/subscribe").text)
+    assert match, "no CSRF field on /subscribe"
+    return client.post("/subscribe", data={"frequency": "daily", **fields, "csrf_token": match.group(1)})
+
+
+def test_subscribe_confirm_digest_once_unsubscribe(engine: Engine, tmp_path: Path) -> None:
+    add_papers(engine, DAY, ("2601.00001", "Sparse retrieval", "cs.IR", 5))
+    with smtp_server() as (url, smtp), serve_app(engine, tmp_path, smtp_url=url, rate_limits=False) as base:
+        client = httpx.Client(base_url=base)
+        r = subscribe_form(client, email="Ada@Example.org", keywords="retrieval")
+        assert r.status_code == 200 and "confirmation link is on its way" in r.text
+        [confirm_mail] = smtp.to("ada@example.org")
+        settings = settings_for(tmp_path, base_url=base, smtp_url=url)
+        assert run(engine, settings).sent == []  # nothing but the confirmation before confirming
+        link = CONFIRM_LINK.search(confirm_mail.get_content())  # type: ignore[attr-defined]
+        assert link
+        assert httpx.get(link.group(1)).status_code == 200
+        assert run(engine, settings).sent == ["ada@example.org"]
+        assert run(engine, settings).already_sent == ["ada@example.org"]
+        digest = smtp.to("ada@example.org")[1]
+        assert len(smtp.messages) == 2
+        assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "Sparse retrieval" in html and f"{base}/papers/2601.00001" in html and "/subscribe/manage?token=" in html
+        unsubscribe = digest["List-Unsubscribe"].strip("<>")
+        r = httpx.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})  # RFC 8058, no cookies, no CSRF
+        assert r.status_code == 200 and "no more digests" in r.text
+        add_papers(engine, DAY.replace(day=6), ("2601.00002", "Retrieval again", "cs.IR", 1))
+        assert run(engine, settings, day=DAY.replace(day=6)).sent == []
+        assert len(smtp.messages) == 2
+
+
+def test_known_and_new_addresses_get_the_same_answer(engine: Engine, tmp_path: Path) -> None:
+    confirmed(engine, "known@example.org")
+    with smtp_server() as (url, smtp), serve_app(engine, tmp_path, smtp_url=url, rate_limits=False) as base:
+        answers = [
+            httpx.post(f"{base}/api/subscriptions", json={"email": e, "frequency": "weekly"})
+            for e in ("known@example.org", "new@example.org")
+        ]
+        assert [a.status_code for a in answers] == [202, 202] and answers[0].json() == answers[1].json()
+        client = httpx.Client(base_url=base)
+        pages = [CSRF_FIELD.sub("", subscribe_form(client, email=e).text) for e in ("known@example.org", "x@ex.org")]
+        assert pages[0] == pages[1]
+        # Each request got a confirmation link; resubscribing does not change a confirmed subscription yet.
+        assert [str(m["Subject"]) for m in smtp.messages] == ["Confirm your Daily Papers digest"] * 4
+        with read_tx(engine) as conn:
+            known = subscriptions.by_email(conn, "known@example.org")
+        assert known is not None and known.frequency == "daily" and known.active
+
+
+def test_forged_expired_and_mismatched_tokens_get_a_400_page(engine: Engine, tmp_path: Path) -> None:
+    pk = confirmed(engine, "ada@example.org")
+    with serve_app(engine, tmp_path, rate_limits=False) as base:
+
+        class Old(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(time.time()) - 8 * 24 * 3600
+
+        expired = URLSafeTimedSerializer(SECRET, salt="digest-confirm", signer=Old).dumps(
+            [pk, "ada@example.org", "daily", [], []]
+        )
+        forged = URLSafeTimedSerializer("another-secret", salt="digest-confirm").dumps([pk, "ada@example.org"])
+        wrong_kind = tokens.subscriber_token(SECRET, "unsubscribe", pk, "ada@example.org")
+        wrong_email = tokens.subscriber_token(SECRET, "manage", pk, "eve@example.org")
+        for path in (
+            f"/subscribe/confirm?token={expired}",
+            f"/subscribe/confirm?token={forged}",
+            "/subscribe/confirm?token=garbage",
+            f"/subscribe/manage?token={wrong_kind}",
+            f"/subscribe/manage?token={wrong_email}",
+            f"/unsubscribe?token={tokens.subscriber_token(SECRET, 'manage', pk, 'ada@example.org')}",
+            "/unsubscribe",
+        ):
+            r = httpx.get(base + path)
+            assert r.status_code == 400 and "invalid or has expired" in r.text, path
+        with read_tx(engine) as conn:
+            assert subscriptions.by_pk(conn, pk).active  # type: ignore[union-attr]
+        manage = tokens.subscriber_token(SECRET, "manage", pk, "ada@example.org")
+        r = httpx.post(f"{base}/subscribe/manage?token={manage}", data={"frequency": "weekly", "categories": "cs.CL"})
+        assert r.status_code == 200 and "Saved." in r.text
+        with read_tx(engine) as conn:
+            sub = subscriptions.by_pk(conn, pk)
+        assert sub is not None and sub.frequency == "weekly" and sub.categories == ["cs.CL"]
+
+
+def test_header_injection_is_refused(engine: Engine, tmp_path: Path) -> None:
+    with smtp_server() as (url, smtp), serve_app(engine, tmp_path, smtp_url=url, rate_limits=False) as base:
+        for body in (
+            {"email": "a@example.org\r\nBcc: victim@example.org", "frequency": "daily"},
+            {"email": "a@example.org\nBcc: victim@example.org", "frequency": "daily"},
+            {"email": "a@example.org", "frequency": "daily", "keywords": ["x\r\nBcc: victim@example.org"]},
+            {"email": "a@example.org", "frequency": "daily", "keywords": ["tab\there"]},
+            {"email": "a@example.org", "frequency": "hourly"},
+            {"email": ["a@example.org"], "frequency": "daily"},
+        ):
+            r = httpx.post(f"{base}/api/subscriptions", json=body)
+            assert r.status_code == 400, body
+        client = httpx.Client(base_url=base)
+        r = subscribe_form(client, email="a@example.org\r\nBcc: victim@example.org")
+        assert r.status_code == 400 and "control characters" in r.text
+        assert smtp.messages == []
