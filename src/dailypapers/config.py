@@ -43,6 +43,10 @@ class Settings:
     trending_offset_hours: float = 2.0
     trending_days: int = 7
     rate_limits: bool = True
+    # Built-in digest scheduler (embedded mode): send at this local hour; off when cron sends instead.
+    digest_scheduler: bool = True
+    digest_hour: int = 7
+    digest_timezone: str = "UTC"
     # Reverse proxies whose X-Forwarded-For is believed (client addresses for rate limits).
     trusted_proxies: tuple[str, ...] = ()
     feed_page_size: int = 50
@@ -100,6 +104,9 @@ class Settings:
                 trending_days=int(get("TRENDING_DAYS", str(defaults.trending_days))),
                 rate_limits=get("RATE_LIMITS", "1") not in ("0", "false", "no"),
                 trusted_proxies=_split(get("TRUSTED_PROXIES")),
+                digest_scheduler=get("DIGEST_SCHEDULER", "1") not in ("0", "false", "no"),
+                digest_hour=int(get("DIGEST_HOUR", str(defaults.digest_hour))),
+                digest_timezone=get("DIGEST_TIMEZONE", defaults.digest_timezone),
             )
         except ValueError as exc:
             raise ValueError(f"invalid DAILYPAPERS_* setting: {exc}") from exc

@@ -82,12 +82,20 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
                 scheduler = HarvestScheduler(engine, settings)
                 scheduler.start()
+        digests = None
+        if background and settings.digest_scheduler:
+            from dailypapers.digest.scheduler import DigestScheduler
+
+            digests = DigestScheduler(engine, settings)
+            digests.start()
         for t in workers:
             t.start()
         yield
         stop.set()
         if scheduler:
             scheduler.stop()
+        if digests:
+            digests.stop()
 
     app = FastAPI(
         title="Daily Papers",
