@@ -25,6 +25,7 @@ from dailypapers.web import (
     comments,
     community,
     curation,
+    digest_preview,
     feeds,
     pages,
     profiles,
@@ -135,7 +136,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     app.include_router(account_pages.router)
     app.include_router(community.router)
-    for module in (submit, curation, comments, admin, profiles, trending, subscriptions):
+    for module in (submit, curation, comments, admin, profiles, trending, subscriptions, digest_preview):
         app.include_router(module.router)
     app.include_router(subscriptions.api_router)
     app.include_router(api.router)
