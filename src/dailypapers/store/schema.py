@@ -205,3 +205,43 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subscriber(Base):
+    """An email digest subscription (double opt-in: confirmed_at is set by the emailed link)."""
+
+    __tablename__ = "subscribers"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    frequency: Mapped[str] = mapped_column(String(8), default="daily")
+    categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    user_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    bounced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DigestDelivery(Base):
+    """The delivery ledger: one row per (subscriber, period), so each digest is sent once."""
+
+    __tablename__ = "digest_deliveries"
+
+    subscriber_pk: Mapped[int] = mapped_column(ForeignKey("subscribers.pk", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(320))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DigestPaper(Base):
+    """Papers a subscriber has received, so no digest repeats one."""
+
+    __tablename__ = "digest_papers"
+
+    subscriber_pk: Mapped[int] = mapped_column(ForeignKey("subscribers.pk", ondelete="CASCADE"), primary_key=True)
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True)
