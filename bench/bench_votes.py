@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -36,7 +35,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.bench_web import fill, serve
+from bench.bench_web import fill, parse_wrk, serve
+from bench.bench_web import wrk as wrk_run
 from dailypapers.store import accounts
 from dailypapers.store.db import make_engine, read_tx, write_tx
 
@@ -45,29 +45,7 @@ CLIENTS = 32
 
 
 def wrk(url: str, connections: int, duration: int, script: Path | None = None) -> dict[str, float]:
-    """requests/s, p50/p99 ms and failed responses of one wrk run."""
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
-    cmd += ["-s", str(script)] if script else []
-    return parse_wrk(subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout)
-
-
-def parse_wrk(out: str) -> dict[str, float]:
-    def ms(label: str) -> float:
-        m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
-        assert m, out
-        value = float(m[1])
-        return value / 1000 if m[2] == "us" else value * 1000 if m[2] == "s" else value
-
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors:.*", out)
-    return {
-        "rps": round(rps),
-        "p50_ms": round(ms("50"), 2),
-        "p99_ms": round(ms("99"), 2),
-        "failed": int(bad[1]) if bad else 0,
-        **({"socket_errors": errors[0]} if errors else {}),
-    }
+    return wrk_run(url, duration, connections, script)
 
 
 def vote_script(path: Path, tokens: list[str], paper_ids: list[str]) -> Path:

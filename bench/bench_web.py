@@ -62,11 +62,14 @@ def fill(url: str, count: int, tmp: Path) -> str:
     return (start + dt.timedelta(days=days // 2)).isoformat()
 
 
-def wrk(url: str, duration: int) -> dict[str, float]:
-    out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{duration}s", "--latency", url], capture_output=True, text=True, check=True
-    ).stdout
+def wrk(url: str, duration: int, connections: int = 8, script: Path | None = None) -> dict[str, float]:
+    """requests/s, p50/p99 ms and failed responses of one `wrk -t1` run."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    cmd += ["-s", str(script)] if script else []
+    return parse_wrk(subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout)
 
+
+def parse_wrk(out: str) -> dict[str, float]:
     def ms(label: str) -> float:
         m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
         assert m, out
@@ -74,7 +77,15 @@ def wrk(url: str, duration: int) -> dict[str, float]:
         return value / 1000 if m[2] == "us" else value * 1000 if m[2] == "s" else value
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    return {"rps": round(rps), "p50_ms": round(ms("50"), 2), "p99_ms": round(ms("99"), 2)}
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {
+        "rps": round(rps),
+        "p50_ms": round(ms("50"), 2),
+        "p99_ms": round(ms("99"), 2),
+        "failed": int(bad[1]) if bad else 0,
+        **({"socket_errors": errors[0]} if errors else {}),
+    }
 
 
 def render_ms(url: str, day: str, n: int = 50) -> float:

@@ -25,6 +25,7 @@ from dailypapers.store import comments as comments_store
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import AuditEntry, Comment, Paper
 from tests.support.server import serve_app
+from tests.support.visitor import Visitor as BaseVisitor
 
 DAY = dt.date(2026, 3, 2)
 PAPER = "2603.00001"
@@ -117,38 +118,6 @@ def test_num_comments_stays_exact_under_concurrent_writers(engine: Engine) -> No
 # Over HTTP
 
 
-class Visitor:
-    """A browser: cookies, and the CSRF token of the forms it was last shown."""
-
-    def __init__(self, base: str, session: str | None = None) -> None:
-        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
-        if session:
-            self.http.cookies.set("dp_session", session)
-        self.token = ""
-
-    def page(self, path: str) -> httpx.Response:
-        r = self.http.get(path)
-        assert r.status_code == 200, (path, r.status_code)
-        field = html.fromstring(r.text).cssselect("input[name=csrf_token]")
-        if field:
-            self.token = field[0].get("value")
-        return r
-
-    def post(self, path: str, csrf: bool = True, **data: object) -> httpx.Response:
-        if csrf:
-            if not self.token:
-                self.page("/signin")
-            data["csrf_token"] = self.token
-        return self.http.post(path, data={k: str(v) for k, v in data.items() if v is not None})
-
-    def comment(self, body: str, paper: str = PAPER, parent: int | None = None) -> int:
-        r = self.post(f"/papers/{paper}/comments", body=body, parent=parent)
-        assert r.status_code == 303, r.text
-        location = r.headers["location"]
-        assert location.startswith(f"/papers/{paper}#comment-")
-        return int(location.rsplit("-", 1)[1])
-
-
 @pytest.fixture
 def site(engine: Engine, tmp_path: Path) -> Iterator[str]:
     records = [
@@ -172,6 +141,17 @@ def session_for(engine: Engine, user_pk: int) -> str:
     with write_tx(engine) as conn:
         accounts.create_session(conn, user_pk, token, dt.timedelta(days=1))
     return token
+
+
+class Visitor(BaseVisitor):
+    """A visitor who comments on papers."""
+
+    def comment(self, body: str, paper: str = PAPER, parent: int | None = None) -> int:
+        r = self.post(f"/papers/{paper}/comments", body=body, parent=parent)
+        assert r.status_code == 303, r.text
+        location = r.headers["location"]
+        assert location.startswith(f"/papers/{paper}#comment-")
+        return int(location.rsplit("-", 1)[1])
 
 
 def visitor(engine: Engine, base: str, name: str, role: str = "user") -> Visitor:

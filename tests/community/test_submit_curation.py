@@ -30,6 +30,7 @@ from tests.ingest.conftest import recorded
 from tests.support.postgres import free_port
 from tests.support.replay import ReplayServer, Reply, status
 from tests.support.server import serve_app
+from tests.support.visitor import Visitor as BaseVisitor
 
 KNOWN = "2601.00001"
 OTHER = "2601.00002"
@@ -41,29 +42,8 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-class Visitor:
-    """A browser: cookies, and the CSRF token of the forms it was last shown."""
-
-    def __init__(self, base: str, session: str | None = None) -> None:
-        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
-        if session:
-            self.http.cookies.set("dp_session", session)
-        self.token = ""
-
-    def page(self, path: str) -> httpx.Response:
-        r = self.http.get(path)
-        assert r.status_code == 200, (path, r.status_code)
-        field = html.fromstring(r.text).cssselect("input[name=csrf_token]")
-        if field:
-            self.token = field[0].get("value")
-        return r
-
-    def post(self, path: str, csrf: bool = True, **data: str) -> httpx.Response:
-        if csrf:
-            if not self.token:
-                self.page("/signin")
-            data["csrf_token"] = self.token
-        return self.http.post(path, data=data)
+class Visitor(BaseVisitor):
+    """A visitor who submits papers."""
 
     def submit(self, arxiv_id: str) -> httpx.Response:
         return self.post("/submit", arxiv_id=arxiv_id)
