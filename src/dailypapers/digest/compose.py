@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+import css_inline
+import jinja2
 from sqlalchemy import Connection, text
 
 from dailypapers.config import Settings
@@ -120,35 +121,36 @@ def _snippet(abstract: str) -> str:
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1].rsplit(" ", 1)[0] + "…"
 
 
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("dailypapers.digest", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+
+
+def _render(name: str, **context: object) -> str:
+    return _templates.get_template(name).render(snippet=_snippet, **context)
+
+
 def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[DigestPaper]) -> EmailMessage:
-    """The digest mail: plain text and HTML, manage and unsubscribe links, RFC 8058 headers."""
+    """The digest mail: plain text and HTML (its CSS inlined), manage and unsubscribe links, RFC 8058 headers."""
     manage = links.manage_url(settings, sub.pk, sub.email)
     unsubscribe = links.unsubscribe_url(settings, sub.pk, sub.email)
     what = "Daily" if period.frequency == "daily" else "Weekly"
     subject = f"{what} Papers digest, {period.label}: {len(papers)} paper{'s' if len(papers) != 1 else ''}"
-    lines = [f"Trending papers for {period.label}", ""]
-    parts = [
-        '<div style="font-family:Helvetica,Arial,sans-serif;max-width:640px;margin:0 auto;color:#222">',
-        f'<h1 style="font-size:20px">Trending papers for {html.escape(period.label)}</h1>',
-    ]
-    for n, p in enumerate(papers, 1):
-        url = f"{settings.base_url}/papers/{p.id}"
-        lines += [f"{n}. {p.title}", f"   {p.authors}", f"   ▲ {p.upvotes} · {url}", f"   {_snippet(p.abstract)}", ""]
-        parts.append(
-            '<div style="margin:0 0 20px 0">'
-            f'<a href="{html.escape(url)}" style="font-size:16px;font-weight:bold;color:#1a0dab;'
-            f'text-decoration:none">{html.escape(p.title)}</a>'
-            f'<div style="color:#555;font-size:13px">{html.escape(p.authors)}</div>'
-            f'<div style="color:#555;font-size:13px">&#9650; {p.upvotes}</div>'
-            f'<p style="font-size:14px;margin:4px 0">{html.escape(_snippet(p.abstract))}</p></div>'
-        )
-    lines += ["--", f"Change what you get: {manage}", f"Unsubscribe: {unsubscribe}"]
-    parts.append(
-        '<p style="color:#777;font-size:12px;border-top:1px solid #ddd;padding-top:8px">'
-        f'<a href="{html.escape(manage)}" style="color:#777">Change what you get</a> · '
-        f'<a href="{html.escape(unsubscribe)}" style="color:#777">Unsubscribe</a></p></div>'
-    )
-    msg = outbox.message(settings, sub.email, subject, "\n".join(lines) + "\n", "\n".join(parts))
+    shown = [{**p.__dict__, "arxiv": not p.id.startswith("local-")} for p in papers]
+    context = {
+        "subject": subject,
+        "period": period,
+        "papers": shown,
+        "base_url": settings.base_url,
+        "manage": manage,
+        "unsubscribe": unsubscribe,
+    }
+    html_part = _inliner.inline(_render("digest.html", **context))
+    msg = outbox.message(settings, sub.email, subject, _render("digest.txt", **context), html_part)
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg
