@@ -154,9 +154,11 @@ class Session(Base):
     __tablename__ = "sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_sessions_user", "user_pk"),)
 
 
 class ApiToken(Base):
@@ -175,8 +177,10 @@ class Vote(Base):
     __tablename__ = "votes"
 
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True)
-    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_votes_paper", "paper_pk"),)
 
 
 class Comment(Base):
@@ -184,7 +188,7 @@ class Comment(Base):
 
     pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
     paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"))
-    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
     parent_pk: Mapped[int | None] = mapped_column(ForeignKey("comments.pk", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
@@ -193,7 +197,7 @@ class Comment(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_comments_paper", "paper_pk", "pk"),)
+    __table_args__ = (Index("ix_comments_paper", "paper_pk", "pk"), Index("ix_comments_user", "user_pk"))
 
 
 class AuditEntry(Base):
