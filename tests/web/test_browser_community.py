@@ -55,7 +55,7 @@ def test_sign_up_submit_upvote_comment_reply_trending_sign_out(
 
     page.goto(base + "/signup")
     page.get_by_label("Username").fill("ada")
-    page.get_by_label("Email").fill("ada@example.org")
+    page.locator("main").get_by_label("Email").fill("ada@example.org")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Create account").click()
     expect(page.locator("h1")).to_have_text("Check your inbox")

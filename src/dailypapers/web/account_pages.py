@@ -1,4 +1,4 @@
-"""Sign up (with an emailed activation link), sign in and out, settings: password and API tokens."""
+"""Sign up (with an emailed activation link), sign in and out, settings: password, digest and API tokens."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from dailypapers.accounts.passwords import check_new_password, hash_password, verify_password
 from dailypapers.mail import outbox
-from dailypapers.store import accounts
+from dailypapers.store import accounts, subscriptions
+from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.web.auth import (
     check_csrf,
@@ -147,12 +148,18 @@ def signout(request: Request) -> Response:
     return response
 
 
-@router.get("/settings")
-def settings_page(request: Request, new_token: str | None = None) -> Response:
-    account = require_user(request)
+def render_settings(request: Request, account: Account, status: int = 200, **extra: object) -> Response:
+    """The settings page for `account`: password, digest subscription and API tokens."""
     with read_tx(site_of(request).engine) as conn:
         tokens = accounts.tokens_of(conn, account.pk)
-    return render_personal(request, "settings.html", tokens=tokens, new_token=None, message=None, error=None)
+        digest = subscriptions.by_email(conn, account.email) if account.email else None
+    context: dict[str, object] = {"new_token": None, "message": None, "error": None, **extra}
+    return render_personal(request, "settings.html", status=status, tokens=tokens, digest=digest, **context)
+
+
+@router.get("/settings")
+def settings_page(request: Request) -> Response:
+    return render_settings(request, require_user(request))
 
 
 @router.post("/settings/password", dependencies=[Depends(check_csrf)])
@@ -161,28 +168,18 @@ async def change_password(request: Request, current: Text, new: Text) -> Respons
     site = site_of(request)
     with read_tx(site.engine) as conn:
         stored = accounts.password_hash_of(conn, account.pk)
-        tokens = accounts.tokens_of(conn, account.pk)
     error = None
     if not await run_in_threadpool(verify_password, stored, current):
         error = "Your current password is not right."
     else:
         error = check_new_password(new)
     if error:
-        return render_personal(
-            request, "settings.html", status=400, tokens=tokens, new_token=None, message=None, error=error
-        )
+        return render_settings(request, account, status=400, error=error)
     new_hash = await run_in_threadpool(hash_password, new)
     with write_tx(site.engine) as conn:
         accounts.set_password_hash(conn, account.pk, new_hash)
         accounts.delete_sessions_of(conn, account.pk, keep=request.cookies.get("dp_session"))
-    return render_personal(
-        request,
-        "settings.html",
-        tokens=tokens,
-        new_token=None,
-        message="Password changed; other sessions were signed out.",
-        error=None,
-    )
+    return render_settings(request, account, message="Password changed; other sessions were signed out.")
 
 
 @router.post("/settings/tokens", dependencies=[Depends(check_csrf)])
@@ -191,8 +188,7 @@ def create_token(request: Request, name: Annotated[str, Form(min_length=1, max_l
     token = "dp_" + secrets.token_urlsafe(32)
     with write_tx(site_of(request).engine) as conn:
         accounts.create_token(conn, account.pk, name.strip(), token)
-        tokens = accounts.tokens_of(conn, account.pk)
-    return render_personal(request, "settings.html", tokens=tokens, new_token=token, message=None, error=None)
+    return render_settings(request, account, new_token=token)
 
 
 @router.post("/settings/tokens/{token_pk}/revoke", dependencies=[Depends(check_csrf)])

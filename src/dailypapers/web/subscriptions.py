@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -10,7 +12,8 @@ from dailypapers.digest.prefs import InvalidRequest, Preferences, check
 from dailypapers.store import subscriptions
 from dailypapers.store.db import write_tx
 from dailypapers.store.subscriptions import Subscriber
-from dailypapers.web.auth import check_csrf, rate_limit, render_personal
+from dailypapers.web.account_pages import render_settings
+from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user
 from dailypapers.web.site import site_of
 
 router = APIRouter(include_in_schema=False)
@@ -19,6 +22,7 @@ PENDING = (
     "Thanks! If that address can receive mail, a confirmation link is on its way. "
     "Nothing else is sent before you confirm."
 )
+ASK_AGAIN = "Check the details and press Subscribe to get a confirmation mail."
 BAD_LINK = "This link is invalid or has expired. Subscribe again to get a fresh one."
 
 
@@ -44,7 +48,25 @@ def subscribe_form(request: Request) -> Response:
     return render_personal(request, "subscribe.html", form={"frequency": "daily"}, error=None, done=False)
 
 
-@router.post("/subscribe", dependencies=[Depends(check_csrf)])
+async def _from_this_site(request: Request) -> bool:
+    """A valid CSRF token, or a browser saying the form was on one of our pages (the banner on cached pages).
+
+    A forged subscription could only mail a confirmation link, which anyone can ask for anyway; still,
+    cross-site posts are not acted on but shown back as a form to confirm.
+    """
+    try:
+        await check_csrf(request)
+        return True
+    except HTTPException:
+        pass
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return True
+    origin = request.headers.get("origin")
+    ours = {request.headers.get("host"), urlsplit(site_of(request).settings.base_url).netloc}
+    return bool(origin) and urlsplit(origin).netloc in ours
+
+
+@router.post("/subscribe")
 async def subscribe(
     request: Request,
     email: str = Form(""),
@@ -52,8 +74,10 @@ async def subscribe(
     categories: str = Form(""),
     keywords: str = Form(""),
 ) -> Response:
-    rate_limit(request, "subscribe")
     form = {"email": email, "frequency": frequency, "categories": categories, "keywords": keywords}
+    if not await _from_this_site(request):
+        return render_personal(request, "subscribe.html", form=form, error=None, done=False, message=ASK_AGAIN)
+    rate_limit(request, "subscribe")
     try:
         prefs = check(email, frequency, categories, keywords)
     except InvalidRequest as exc:
@@ -158,3 +182,34 @@ def unsubscribe_link(request: Request, token: str = "") -> Response:
 def unsubscribe_post(request: Request, token: str = "") -> Response:
     """RFC 8058 one-click (`List-Unsubscribe=One-Click` posted by the mail client) or the page's button."""
     return _unsubscribe(request, token)
+
+
+@router.post("/settings/digest", dependencies=[Depends(check_csrf)])
+def settings_digest(
+    request: Request,
+    action: str = Form("save"),
+    frequency: str = Form("daily"),
+    categories: str = Form(""),
+    keywords: str = Form(""),
+) -> Response:
+    """Signed-in users subscribe at once: their address was confirmed when they activated the account."""
+    account = require_user(request)
+    if not account.email:
+        return render_settings(request, account, status=400, error="Your account has no email address to mail.")
+    engine = site_of(request).engine
+    if action == "unsubscribe":
+        with write_tx(engine) as conn:
+            if sub := subscriptions.by_email(conn, account.email):
+                subscriptions.unsubscribe(conn, sub.pk)
+        return render_settings(request, account, message="Unsubscribed: no more digests will be sent.")
+    try:
+        prefs = check(account.email, frequency, categories, keywords)
+    except InvalidRequest as exc:
+        return render_settings(request, account, status=400, error=str(exc))
+    with write_tx(engine) as conn:
+        sub = subscriptions.get_or_create(conn, prefs.email, prefs.frequency)
+        if sub.active:
+            subscriptions.set_preferences(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
+        else:
+            subscriptions.confirm(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
+    return render_settings(request, account, message=f"Saved: you get the {prefs.frequency} digest.")
