@@ -101,3 +101,55 @@ def test_without_smtp_digests_are_written_to_the_outbox(engine: Engine, tmp_path
     report = run(engine, settings_for(tmp_path))
     assert report.sent == EMAILS
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
+
+
+def test_large_runs_compose_in_processes_send_in_parallel_and_mark_sent_in_small_groups(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The path large runs take: worker processes, several connections, ledger marks in groups."""
+    import asyncio
+    from typing import Any
+
+    from sqlalchemy import text
+
+    from dailypapers.digest.deliver import GROUP, Options, deliver
+    from dailypapers.store.db import make_engine
+
+    add_papers(engine, DAY, ("2601.00001", "Sparse retrieval", "cs.IR", 5), ("2601.00002", "Big models", "cs.LG", 9))
+    emails = [f"r{n:02d}@example.org" for n in range(45)]
+    for email in emails:
+        confirmed(engine, email)
+    watcher = make_engine(engine.url.render_as_string(hide_password=False))
+    unmarked: list[int] = []
+    with smtp_server() as (url, smtp):
+        smtp.recipient_faults = {"r03@example.org": "550 5.1.1 no such user", "r10@example.org": ["451 4.3.0 later"]}
+        smtp.data_faults = {7: "cut"}
+        record = smtp.handle_DATA
+
+        async def handle_data(server: Any, session: Any, envelope: Any) -> str:
+            # Digests the server accepted that the ledger does not call sent yet: what a crash could resend.
+            with watcher.connect() as conn:
+                marked = conn.execute(text("SELECT count(*) FROM digest_deliveries WHERE status = 'sent'")).scalar()
+            unmarked.append(len(smtp.messages) - int(marked or 0))
+            return await record(server, session, envelope)
+
+        smtp.handle_DATA = handle_data  # type: ignore[method-assign]
+        settings = settings_for(tmp_path, smtp_url=url)
+        options = Options(sleep=FakeSleep(), retries=1, processes=2, connections=3)
+        period = Period("daily", DAY, DAY)
+        report = asyncio.run(deliver(engine, settings, period, options))
+        assert report.bounced == ["r03@example.org"] and report.failed == []
+        assert sorted(report.sent) == [e for e in emails if e != "r03@example.org"]
+        assert sorted(str(m["To"]) for m in smtp.messages) == sorted(report.sent)  # each exactly once
+        assert max(unmarked) <= GROUP + 3 and unmarked[-1] < len(smtp.messages)
+        ids = {str(m["To"]): str(m["Message-ID"]) for m in smtp.messages}
+        with read_tx(engine) as conn:
+            rows = conn.execute(text("SELECT status, count(*) FROM digest_deliveries GROUP BY status")).all()
+            assert dict(rows) == {"sent": 44, "failed": 1}
+            pk = subscriptions.by_email(conn, "r20@example.org").pk  # type: ignore[union-attr]
+            assert subscriptions.received_papers(conn, pk) and len(ids) == 44
+            got = conn.execute(text("SELECT message_id FROM digest_deliveries WHERE subscriber_pk = :s"), {"s": pk})
+            assert got.scalar() == ids["r20@example.org"]
+        again = asyncio.run(deliver(engine, settings, period, options))
+        assert again.sent == [] and len(again.already_sent) == 44 and len(smtp.messages) == 44
+    watcher.dispose()

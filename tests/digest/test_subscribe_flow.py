@@ -44,6 +44,8 @@ def test_subscribe_confirm_digest_once_unsubscribe(engine: Engine, tmp_path: Pat
         digest = smtp.to("ada@example.org")[1]
         assert len(smtp.messages) == 2
         assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        wire = smtp.raw[1].decode()  # one plain header line, as mail clients need it for one click
+        assert f"\r\nList-Unsubscribe: <{base}/unsubscribe?token=" in wire and "=?utf-8?" not in wire
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "Sparse retrieval" in html and f"{base}/papers/2601.00001" in html and "/subscribe/manage?token=" in html
         unsubscribe = digest["List-Unsubscribe"].strip("<>")

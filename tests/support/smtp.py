@@ -22,6 +22,7 @@ class Recorder:
     the connection instead."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the messages as they came over the wire
     recipient_faults: dict[str, str | list[str]] = field(default_factory=dict)
     data_faults: dict[int, str] = field(default_factory=dict)
     data_count: int = 0
@@ -49,6 +50,7 @@ class Recorder:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]
+            self.raw.append(envelope.content)
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:

@@ -1,32 +1,57 @@
-"""Deliver a period's digests exactly once per subscriber, over one reused SMTP connection.
+"""Deliver a period's digests exactly once per subscriber.
 
-For each active subscriber of the frequency: pick the papers new to them; claim the ledger row
-(subscriber, period) unless it says 'sent'; send; then, in one transaction, mark it 'sent' and record
-the papers. Temporary failures (4xx, a cut connection) are retried with backoff and, if they persist,
-left 'failed' for the next run; a permanent 5xx marks the address bounced so it is never mailed again.
+Active subscribers are read in pages by primary key, each page with its ledger rows and the papers
+of the period they already got, so memory stays flat however many there are. Digests are claimed in
+the ledger ('sending', CLAIM per transaction) before any of them goes out. Composing is the CPU-heavy
+part: large runs compose in worker processes while this process talks SMTP over a few reused
+connections; small runs compose here and send over one, in subscriber order. An accepted digest is
+marked 'sent' with its papers in a transaction per GROUP digests, or sooner once the oldest has
+waited FLUSH_S, so a crash resends at most about a group's worth (under the same Message-ID, which
+lets mail systems spot the duplicate). Temporary failures (4xx, a cut connection)
+are retried with backoff and, if they persist, left 'failed' for the next run; a permanent 5xx
+marks the address bounced so it is never mailed again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
-from dailypapers.digest.compose import Period, compose, period_papers, select_papers
+from dailypapers.digest.compose import MAX_PAPERS, DigestPaper, Period, compose, matches, period_papers
 from dailypapers.mail import outbox
 from dailypapers.ranking.trending import TrendingParams
 from dailypapers.store import subscriptions
 from dailypapers.store.db import read_tx, write_tx
+from dailypapers.store.subscriptions import Subscriber
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+PAGE = 500  # subscribers read per query
+CLAIM = 100  # digests claimed per transaction, before any of them is sent
+GROUP = 20  # sent digests marked 'sent' per transaction: at most this many...
+FLUSH_S = 0.2  # ...and none waits longer than this for its mark
+QUEUE = 32  # digests composed (or being composed) ahead of the SMTP connections
+LARGE = 200  # runs for at least this many subscribers compose in worker processes...
+CONNECTIONS = 3  # ...and send over this many SMTP connections (by default)
 
 
 class PermanentFailure(Exception):
@@ -46,23 +71,59 @@ def _classify(exc: Exception) -> Exception:
     return TemporaryFailure(f"{type(exc).__name__}: {exc}")
 
 
+@dataclass
+class Outgoing:
+    """A composed digest, flattened for SMTP; `msg` is kept only for the outbox (no SMTP configured)."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+    utf8: bool
+    msg: EmailMessage | None = None
+
+
+def prepare(
+    settings: Settings, sub: Subscriber, period: Period, papers: list[DigestPaper], message_id: str
+) -> Outgoing:
+    """Compose `sub`'s digest under `message_id` and flatten it as `SMTP.send_message` would (7-bit clean)."""
+    msg = compose(settings, sub, period, papers)
+    msg.replace_header("Message-ID", message_id)
+    sender, recipients = extract_sender(msg), extract_recipients(msg)
+    assert sender and recipients, "a digest names its sender and recipient"
+    if not settings.smtp_url:
+        return Outgoing(sender, recipients, b"", False, msg)
+    utf8 = not (sender + "".join(recipients)).isascii()
+    return Outgoing(sender, recipients, flatten(msg, utf8), utf8)
+
+
+def flatten(msg: EmailMessage, utf8: bool) -> bytes:
+    """The message as SMTP sends it (CRLF, 7-bit clean), with our policy's long header lines kept whole:
+    aiosmtplib's own flattening folds List-Unsubscribe's URL into RFC 2047 words no client follows."""
+    policy = outbox.POLICY.clone(linesep="\r\n", cte_type="7bit", utf8=utf8)
+    with io.BytesIO() as out:
+        BytesGenerator(out, policy=policy).flatten(msg)
+        return out.getvalue()
+
+
 class Mailer:
-    """Sends messages over one SMTP connection, reconnecting after a failure; `.eml` files without SMTP."""
+    """Sends digests over one SMTP connection, reconnecting after a failure; `.eml` files without SMTP."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._smtp: aiosmtplib.SMTP | None = None
 
-    async def send(self, msg: EmailMessage) -> None:
-        """Send `msg` once; raises `PermanentFailure` or `TemporaryFailure`."""
+    async def send(self, out: Outgoing) -> None:
+        """Send `out` once; raises `PermanentFailure` or `TemporaryFailure`."""
         if not self.settings.smtp_url:
-            await outbox.send(self.settings, msg)
+            assert out.msg is not None
+            await outbox.send(self.settings, out.msg)
             return
         try:
             if self._smtp is None or not self._smtp.is_connected:
                 self._smtp = aiosmtplib.SMTP(**outbox.smtp_params(self.settings.smtp_url))  # type: ignore[arg-type]
                 await self._smtp.connect()
-            await self._smtp.send_message(msg)
+            options = ["SMTPUTF8"] if out.utf8 else []
+            await self._smtp.sendmail(out.sender, out.recipients, out.data, mail_options=options)
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()  # start the next message on a fresh connection
             raise _classify(exc) from exc
@@ -89,66 +150,257 @@ class Report:
 
 @dataclass
 class Options:
-    """Retry and pacing: `retries` more tries after a temporary failure, waiting backoff * 2**n seconds."""
+    """Retry and pacing: `retries` more tries after a temporary failure, waiting backoff * 2**n seconds.
+
+    `connections`: SMTP connections used at once; above 1, digests go out in no particular order.
+    `processes`: worker processes composing digests, 0 to compose in this process.
+    None (the default) for either: CONNECTIONS and one process per usable CPU (none on a single CPU)
+    for runs of LARGE subscribers or more; one connection and no worker processes for smaller ones.
+    """
 
     retries: int = 3
     backoff: float = 2.0
     rate: float = 0.0  # messages per second; 0 means as fast as the server takes them
     sleep: Sleep = asyncio.sleep
+    connections: int | None = None
+    processes: int | None = None
+
+
+_worker: tuple[Settings, Period, dict[int, DigestPaper]] | None = None
+
+
+def _init_worker(settings: Settings, period: Period, papers: list[DigestPaper]) -> None:
+    global _worker
+    _worker = (settings, period, {p.pk: p for p in papers})
+
+
+def _prepare_in_worker(sub: Subscriber, paper_pks: list[int], message_id: str) -> Outgoing:
+    assert _worker is not None
+    settings, period, by_pk = _worker
+    return prepare(settings, sub, period, [by_pk[pk] for pk in paper_pks], message_id)
+
+
+class _Composer:
+    """Composes digests in this process, or in `processes` worker processes (started on first use)."""
+
+    def __init__(self, settings: Settings, period: Period, papers: list[DigestPaper], processes: int) -> None:
+        self.settings, self.period, self.papers = settings, period, papers
+        self.processes = processes if settings.smtp_url else 0  # the outbox wants the message, not bytes
+        self.pool: ProcessPoolExecutor | None = None
+
+    def submit(self, sub: Subscriber, papers: list[DigestPaper], message_id: str) -> asyncio.Future[Outgoing]:
+        loop = asyncio.get_running_loop()
+        if self.pool is None and self.processes > 0:
+            self.pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),  # never fork a process with threads
+                initializer=_init_worker,
+                initargs=(self.settings, self.period, self.papers),
+            )
+        if self.pool is not None:
+            return loop.run_in_executor(self.pool, _prepare_in_worker, sub, [p.pk for p in papers], message_id)
+        future: asyncio.Future[Outgoing] = loop.create_future()
+        future.set_result(prepare(self.settings, sub, self.period, papers, message_id))
+        return future
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Ledger:
+    """Outcomes waiting for their ledger transaction: flushed by GROUP, or once the oldest has waited FLUSH_S."""
+
+    def __init__(self, engine: Engine, period: str) -> None:
+        self.engine, self.period = engine, period
+        self.sent: list[tuple[int, str, list[int]]] = []
+        self.failed: list[tuple[int, str, bool]] = []  # (pk, error, bounced)
+        self.deadline = 0.0
+
+    def add_sent(self, pk: int, message_id: str, paper_pks: list[int]) -> None:
+        self._added()
+        self.sent.append((pk, message_id, paper_pks))
+
+    def add_failed(self, pk: int, error: str, bounced: bool) -> None:
+        self._added()
+        self.failed.append((pk, error, bounced))
+
+    def _added(self) -> None:
+        if not self.sent and not self.failed:
+            self.deadline = time.monotonic() + FLUSH_S
+
+    def due(self) -> bool:
+        pending = len(self.sent) + len(self.failed)
+        return pending >= GROUP or (pending > 0 and time.monotonic() >= self.deadline)
+
+    def flush(self) -> None:
+        if not self.sent and not self.failed:
+            return
+        with write_tx(self.engine) as conn:
+            subscriptions.mark_sent_many(conn, self.period, self.sent)
+            for pk, error, bounced in self.failed:
+                subscriptions.mark_failed(conn, pk, self.period, error)
+                if bounced:
+                    subscriptions.mark_bounced(conn, pk)
+        self.sent, self.failed = [], []
+
+    async def wait(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable`, flushing when that outlasts the oldest pending outcome's FLUSH_S."""
+        if not self.sent and not self.failed:
+            return await awaitable
+        task = asyncio.ensure_future(awaitable)
+        done, _ = await asyncio.wait([task], timeout=max(0.0, self.deadline - time.monotonic()))
+        if not done:
+            self.flush()
+        return await task
+
+
+@dataclass
+class _Job:
+    sub: Subscriber
+    papers: list[DigestPaper]
+    message_id: str
+    outgoing: asyncio.Future[Outgoing]
+
+
+def _choose(sub: Subscriber, papers: list[DigestPaper], received: Iterable[int]) -> list[DigestPaper]:
+    """As `compose.select_papers`, with the papers already received fetched per page."""
+    seen = set(received)
+    return [p for p in papers if p.pk not in seen and matches(p, sub)][:MAX_PAPERS]
+
+
+async def _produce(
+    engine: Engine,
+    period: Period,
+    papers: list[DigestPaper],
+    domain: str,
+    report: Report,
+    composer: _Composer,
+    queue: asyncio.Queue[_Job | None],
+    consumers: int,
+) -> None:
+    """Page through the subscribers; claim, compose and queue each digest to send."""
+    after, paper_pks = 0, [p.pk for p in papers]
+    while True:
+        with read_tx(engine) as conn:
+            page = subscriptions.active_page(conn, period.frequency, after, PAGE)
+            pks = [s.pk for s in page]
+            statuses = subscriptions.delivery_statuses(conn, pks, period.key)
+            received = subscriptions.received_among(conn, pks, paper_pks)
+        if not page:
+            break
+        after = page[-1].pk
+        todo = []
+        for sub in page:
+            if statuses.get(sub.pk) == "sent":
+                report.already_sent.append(sub.email)
+            elif chosen := _choose(sub, papers, received.get(sub.pk, ())):
+                todo.append((sub, chosen))
+            else:
+                report.nothing_new.append(sub.email)
+        for start in range(0, len(todo), CLAIM):
+            group = todo[start : start + CLAIM]
+            with write_tx(engine) as conn:
+                fresh = {sub.pk: make_msgid(domain=domain) for sub, _ in group}
+                claimed = subscriptions.claim_deliveries(conn, period.key, fresh)
+            for sub, chosen in group:
+                if sub.pk not in claimed:  # sent meanwhile, by another run
+                    report.already_sent.append(sub.email)
+                    continue
+                message_id = claimed[sub.pk]
+                await queue.put(_Job(sub, chosen, message_id, composer.submit(sub, chosen, message_id)))
+    for _ in range(consumers):
+        await queue.put(None)
+
+
+class _Pacer:
+    """Spaces sends `1 / rate` seconds apart across all connections."""
+
+    def __init__(self, options: Options) -> None:
+        self.interval = 1 / options.rate if options.rate > 0 else 0.0
+        self.sleep = options.sleep
+        self.next = 0.0
+
+    async def wait(self, ledger: _Ledger) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        delay, self.next = self.next - now, max(now, self.next) + self.interval
+        if delay > 0:
+            await ledger.wait(self.sleep(delay))
+
+
+async def _consume(
+    queue: asyncio.Queue[_Job | None],
+    mailer: Mailer,
+    ledger: _Ledger,
+    pacer: _Pacer,
+    options: Options,
+    report: Report,
+) -> None:
+    """Send queued digests over one connection, retrying temporary failures, and record each outcome."""
+    while (job := await ledger.wait(queue.get())) is not None:
+        out, email = await ledger.wait(job.outgoing), job.sub.email
+        for attempt in range(options.retries + 1):
+            await pacer.wait(ledger)
+            try:
+                await mailer.send(out)
+            except TemporaryFailure as exc:
+                log.warning("digest to subscriber %s: %s (try %d)", job.sub.pk, exc, attempt + 1)
+                if attempt < options.retries:
+                    await ledger.wait(options.sleep(options.backoff * 2**attempt))
+                    continue
+                ledger.add_failed(job.sub.pk, str(exc), bounced=False)
+                report.failed.append(email)
+            except PermanentFailure as exc:
+                ledger.add_failed(job.sub.pk, str(exc), bounced=True)
+                report.bounced.append(email)
+            else:
+                ledger.add_sent(job.sub.pk, job.message_id, [p.pk for p in job.papers])
+                report.sent.append(email)
+            break
+        if ledger.due():
+            ledger.flush()
+
+
+async def _all(*awaitables: Awaitable[Any]) -> None:
+    """Run them together; the first failure cancels the rest and is raised."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def deliver(engine: Engine, settings: Settings, period: Period, options: Options | None = None) -> Report:
     """Send `period`'s digest to every active subscriber of its frequency who has not had it yet."""
     options = options or Options()
     report = Report()
-    mailer = Mailer(settings)
-    last_send = 0.0
     with read_tx(engine) as conn:
-        subscribers = subscriptions.active_subscribers(conn, period.frequency)
         papers = period_papers(conn, period, TrendingParams.from_settings(settings))
+        large = subscriptions.count_active(conn, period.frequency) >= LARGE
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    processes = options.processes if options.processes is not None else cpus if large and cpus > 1 else 0
+    connections = options.connections or (CONNECTIONS if large else 1)
+    domain = urlsplit(settings.base_url).hostname or "localhost"
+    composer = _Composer(settings, period, papers, processes)
+    ledger = _Ledger(engine, period.key)
+    pacer = _Pacer(options)
+    mailers = [Mailer(settings) for _ in range(connections)]
+    queue: asyncio.Queue[_Job | None] = asyncio.Queue(QUEUE)
     try:
-        for sub in subscribers:
-            with read_tx(engine) as conn:
-                if subscriptions.delivery_status(conn, sub.pk, period.key) == "sent":
-                    report.already_sent.append(sub.email)
-                    continue
-                chosen = select_papers(conn, sub, papers)
-            if not chosen:
-                report.nothing_new.append(sub.email)
-                continue
-            msg = compose(settings, sub, period, chosen)
-            with write_tx(engine) as conn:
-                message_id = subscriptions.claim_delivery(conn, sub.pk, period.key, str(msg["Message-ID"]))
-            if message_id is None:
-                report.already_sent.append(sub.email)
-                continue
-            msg.replace_header("Message-ID", message_id)
-            for attempt in range(options.retries + 1):
-                if options.rate > 0:
-                    wait = last_send + 1 / options.rate - time.monotonic()
-                    if wait > 0:
-                        await options.sleep(wait)
-                last_send = time.monotonic()
-                try:
-                    await mailer.send(msg)
-                except TemporaryFailure as exc:
-                    log.warning("digest to subscriber %s: %s (try %d)", sub.pk, exc, attempt + 1)
-                    if attempt < options.retries:
-                        await options.sleep(options.backoff * 2**attempt)
-                        continue
-                    with write_tx(engine) as conn:
-                        subscriptions.mark_failed(conn, sub.pk, period.key, str(exc))
-                    report.failed.append(sub.email)
-                except PermanentFailure as exc:
-                    with write_tx(engine) as conn:
-                        subscriptions.mark_failed(conn, sub.pk, period.key, str(exc))
-                        subscriptions.mark_bounced(conn, sub.pk)
-                    report.bounced.append(sub.email)
-                else:
-                    with write_tx(engine) as conn:
-                        subscriptions.mark_sent(conn, sub.pk, period.key, message_id, [p.pk for p in chosen])
-                    report.sent.append(sub.email)
-                break
+        await _all(
+            _produce(engine, period, papers, domain, report, composer, queue, len(mailers)),
+            *(_consume(queue, mailer, ledger, pacer, options, report) for mailer in mailers),
+        )
     finally:
-        await mailer.close()
+        try:
+            ledger.flush()  # what the server accepted is recorded even when the run stops early
+        except Exception:
+            log.exception("digest ledger: could not record %d outcomes", len(ledger.sent) + len(ledger.failed))
+        for mailer in mailers:
+            await mailer.close()
+        composer.close()
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -12,6 +13,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 from dailypapers.config import Settings
+
+# Long headers (List-Unsubscribe's URL) stay one plain line: the default 78-column folding would turn a
+# URL without spaces into RFC 2047 encoded words, which mail clients do not read as a link.
+POLICY = policy.default.clone(max_line_length=998)
 
 
 def outbox_dir(settings: Settings) -> Path:
@@ -43,7 +48,7 @@ def sender(settings: Settings) -> str:
 
 
 def message(settings: Settings, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender(settings)
     msg["To"] = to  # email.message refuses CR/LF in headers, so no header injection through addresses
     msg["Subject"] = subject

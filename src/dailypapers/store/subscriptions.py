@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 
 @dataclass(frozen=True)
@@ -123,48 +123,110 @@ def delivery_status(conn: Connection, pk: int, period: str) -> str | None:
     return conn.execute(text(sql), {"s": pk, "p": period}).scalar()
 
 
+def count_active(conn: Connection, frequency: str) -> int:
+    """How many subscribers `active_subscribers` would return."""
+    sql = (
+        "SELECT count(*) FROM subscribers WHERE frequency = :f AND confirmed_at IS NOT NULL "
+        "AND unsubscribed_at IS NULL AND bounced_at IS NULL"
+    )
+    return int(conn.execute(text(sql), {"f": frequency}).scalar() or 0)
+
+
+def active_page(conn: Connection, frequency: str, after: int, limit: int) -> list[Subscriber]:
+    """The next `limit` active subscribers of `frequency` with pk above `after`, by pk (keyset pages)."""
+    rows = conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM subscribers WHERE frequency = :f AND confirmed_at IS NOT NULL "
+            "AND unsubscribed_at IS NULL AND bounced_at IS NULL AND pk > :after ORDER BY pk LIMIT :n"
+        ),
+        {"f": frequency, "after": after, "n": limit},
+    )
+    return [_row(r) for r in rows]
+
+
+def delivery_statuses(conn: Connection, pks: list[int], period: str) -> dict[int, str]:
+    """The ledger status of `period` for those of `pks` that have a row."""
+    if not pks:
+        return {}
+    sql = text(
+        "SELECT subscriber_pk, status FROM digest_deliveries WHERE period = :p AND subscriber_pk IN :pks"
+    ).bindparams(bindparam("pks", expanding=True))
+    return {int(r[0]): str(r[1]) for r in conn.execute(sql, {"p": period, "pks": pks})}
+
+
+def received_among(conn: Connection, pks: list[int], paper_pks: list[int]) -> dict[int, set[int]]:
+    """Which of `paper_pks` each of `pks` was already mailed (subscribers with none are left out)."""
+    if not pks or not paper_pks:
+        return {}
+    sql = text(
+        "SELECT subscriber_pk, paper_pk FROM digest_papers WHERE subscriber_pk IN :pks AND paper_pk IN :papers"
+    ).bindparams(bindparam("pks", expanding=True), bindparam("papers", expanding=True))
+    found: dict[int, set[int]] = {}
+    for sub_pk, paper_pk in conn.execute(sql, {"pks": pks, "papers": paper_pks}):
+        found.setdefault(int(sub_pk), set()).add(int(paper_pk))
+    return found
+
+
 def claim_delivery(conn: Connection, pk: int, period: str, message_id: str) -> str | None:
     """Record an attempt at the digest of `period` for `pk`; None when it was already sent.
 
     Returns the Message-ID to send under: the one of an earlier, unfinished attempt if there was one, so
     that a digest resent after a crash (between the server's OK and our record of it) is recognisable.
     """
+    return claim_deliveries(conn, period, {pk: message_id}).get(pk)
+
+
+def claim_deliveries(conn: Connection, period: str, message_ids: dict[int, str]) -> dict[int, str]:
+    """`claim_delivery` for many subscribers in one go: {pk: Message-ID to send under}, less those already sent."""
+    if not message_ids:
+        return {}
+    rows = [{"s": pk, "p": period, "m": m} for pk, m in message_ids.items()]
     conn.execute(
         text(
             "INSERT INTO digest_deliveries (subscriber_pk, period, status, attempts, message_id) "
             "VALUES (:s, :p, 'sending', 0, :m) ON CONFLICT (subscriber_pk, period) DO NOTHING"
         ),
-        {"s": pk, "p": period, "m": message_id},
+        rows,
     )
-    updated = conn.execute(
+    conn.execute(
         text(
             "UPDATE digest_deliveries SET status = 'sending', attempts = attempts + 1, "
             "message_id = coalesce(message_id, :m) WHERE subscriber_pk = :s AND period = :p AND status <> 'sent'"
         ),
-        {"s": pk, "p": period, "m": message_id},
+        rows,
     )
-    if updated.rowcount != 1:
-        return None
-    sql = "SELECT message_id FROM digest_deliveries WHERE subscriber_pk = :s AND period = :p"
-    return str(conn.execute(text(sql), {"s": pk, "p": period}).scalar())
+    sql = text(
+        "SELECT subscriber_pk, status, message_id FROM digest_deliveries WHERE period = :p AND subscriber_pk IN :pks"
+    ).bindparams(bindparam("pks", expanding=True))
+    found = conn.execute(sql, {"p": period, "pks": list(message_ids)})
+    return {int(r.subscriber_pk): str(r.message_id) for r in found if r.status != "sent"}
 
 
 def mark_sent(conn: Connection, pk: int, period: str, message_id: str, paper_pks: list[int]) -> None:
     """The digest went out: the ledger says so and its papers are never mailed to `pk` again."""
+    mark_sent_many(conn, period, [(pk, message_id, paper_pks)])
+
+
+def mark_sent_many(conn: Connection, period: str, sent: list[tuple[int, str, list[int]]]) -> None:
+    """`mark_sent` for many (subscriber pk, Message-ID, paper pks) in one go."""
+    if not sent:
+        return
+    now = _now()
     conn.execute(
         text(
             "UPDATE digest_deliveries SET status = 'sent', sent_at = :now, message_id = :m, last_error = NULL "
             "WHERE subscriber_pk = :s AND period = :p"
         ),
-        {"now": _now(), "m": message_id, "s": pk, "p": period},
+        [{"now": now, "m": m, "s": pk, "p": period} for pk, m, _ in sent],
     )
-    for paper_pk in paper_pks:
+    papers = [{"s": pk, "p": paper_pk} for pk, _, paper_pks in sent for paper_pk in paper_pks]
+    if papers:
         conn.execute(
             text(
                 "INSERT INTO digest_papers (subscriber_pk, paper_pk) VALUES (:s, :p) "
                 "ON CONFLICT (subscriber_pk, paper_pk) DO NOTHING"
             ),
-            {"s": pk, "p": paper_pk},
+            papers,
         )
 
 
