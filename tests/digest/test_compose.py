@@ -38,3 +38,25 @@ def test_titles_are_escaped_in_html_and_kept_verbatim_in_text() -> None:
 def test_local_papers_get_no_arxiv_links() -> None:
     html = _mail("A local paper", "local-3f2a").get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "/papers/local-3f2a" in html and "arxiv.org" not in html
+
+
+def test_list_unsubscribe_is_a_plain_url_in_angle_brackets_on_the_wire() -> None:
+    raw = bytes(_mail("A paper")).decode()
+    [line] = [line for line in raw.splitlines() if line.startswith("List-Unsubscribe:")]
+    assert line.startswith("List-Unsubscribe: <https://papers.example.org/unsubscribe?token=") and line.endswith(">")
+    assert "=?utf-8?" not in line
+
+
+def test_each_subscriber_gets_their_own_links_when_the_papers_are_the_same() -> None:
+    settings = Settings(secret_key=SECRET, base_url="https://papers.example.org")
+    paper = DigestPaper(1, "2601.00001", "Shared", "Ada", "Abstract.", ["cs.CL"], 1, DAY)
+    mails = {}
+    for pk, email in ((1, "one@example.org"), (2, "two@example.org")):
+        sub = Subscriber(pk, email, "daily", [], [], None, None, None)
+        mails[pk] = compose(settings, sub, Period("daily", DAY, DAY), [paper])
+    for pk, other in ((1, 2), (2, 1)):
+        html = mails[pk].get_body(("html",)).get_content()  # type: ignore[union-attr]
+        text = mails[pk].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        own = mails[pk]["List-Unsubscribe"].strip("<>")
+        assert own in text and own in html and mails[other]["List-Unsubscribe"].strip("<>") not in html + text
+        assert "link.invalid" not in html + text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from email.message import EmailMessage
+from html import escape
 
 import css_inline
 import jinja2
@@ -134,23 +135,44 @@ def _render(name: str, **context: object) -> str:
     return _templates.get_template(name).render(snippet=_snippet, **context)
 
 
+# Placeholders for the per-subscriber links: the rest of a digest only depends on its papers, so it is
+# rendered and CSS-inlined once per distinct selection (most subscribers get the same one).
+_MANAGE, _UNSUBSCRIBE = "https://link.invalid/manage", "https://link.invalid/unsubscribe"
+_BODIES_MAX = 256
+_bodies: dict[tuple[object, ...], tuple[str, str, str]] = {}
+
+
+def _bodies_for(base_url: str, period: Period, papers: list[DigestPaper]) -> tuple[str, str, str]:
+    """(subject, text, html) with placeholder links, from a small per-process cache."""
+    key = (base_url, period, tuple((p.pk, p.title, p.authors, p.abstract, p.upvotes, p.id) for p in papers))
+    found = _bodies.get(key)
+    if found is None:
+        what = "Daily" if period.frequency == "daily" else "Weekly"
+        subject = f"{what} Papers digest, {period.label}: {len(papers)} paper{'s' if len(papers) != 1 else ''}"
+        shown = [{**p.__dict__, "arxiv": not p.id.startswith("local-")} for p in papers]
+        context = {
+            "subject": subject,
+            "period": period,
+            "papers": shown,
+            "base_url": base_url,
+            "manage": _MANAGE,
+            "unsubscribe": _UNSUBSCRIBE,
+        }
+        found = (subject, _render("digest.txt", **context), _inliner.inline(_render("digest.html", **context)))
+        if len(_bodies) >= _BODIES_MAX:
+            _bodies.clear()
+        _bodies[key] = found
+    return found
+
+
 def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[DigestPaper]) -> EmailMessage:
     """The digest mail: plain text and HTML (its CSS inlined), manage and unsubscribe links, RFC 8058 headers."""
     manage = links.manage_url(settings, sub.pk, sub.email)
     unsubscribe = links.unsubscribe_url(settings, sub.pk, sub.email)
-    what = "Daily" if period.frequency == "daily" else "Weekly"
-    subject = f"{what} Papers digest, {period.label}: {len(papers)} paper{'s' if len(papers) != 1 else ''}"
-    shown = [{**p.__dict__, "arxiv": not p.id.startswith("local-")} for p in papers]
-    context = {
-        "subject": subject,
-        "period": period,
-        "papers": shown,
-        "base_url": settings.base_url,
-        "manage": manage,
-        "unsubscribe": unsubscribe,
-    }
-    html_part = _inliner.inline(_render("digest.html", **context))
-    msg = outbox.message(settings, sub.email, subject, _render("digest.txt", **context), html_part)
+    subject, text, html = _bodies_for(settings.base_url, period, papers)
+    text = text.replace(_MANAGE, manage).replace(_UNSUBSCRIBE, unsubscribe)
+    html = html.replace(_MANAGE, escape(manage)).replace(_UNSUBSCRIBE, escape(unsubscribe))
+    msg = outbox.message(settings, sub.email, subject, text, html)
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg
