@@ -9,6 +9,7 @@ PYTEST_ARGS ?=
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
@@ -47,6 +48,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.bench_import 100000
 	$(BIN)/python -m bench.bench_web
 	$(BIN)/python -m bench.bench_votes
+	$(BIN)/python -m bench.bench_digest
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from dailypapers.cli_common import console, load_settings, open_store
 from dailypapers.cli_digest import digest_app
+from dailypapers.cli_embed import embed
 from dailypapers.cli_fetch import fetch_app
 from dailypapers.cli_users import users_app
 from dailypapers.sources.record import SourceError
@@ -28,6 +29,7 @@ app = typer.Typer(help="Daily Papers: a self-hostable daily feed of research pap
 app.add_typer(fetch_app, name="fetch")
 app.add_typer(users_app, name="user")
 app.add_typer(digest_app, name="digest")
+app.command()(embed)
 _settings = load_settings
 _engine = open_store
 

@@ -50,6 +50,12 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For is believed (client addresses for rate limits).
     trusted_proxies: tuple[str, ...] = ()
     feed_page_size: int = 50
+    # Semantic search: the embedding model (a known name or a local sentence-transformers folder), the
+    # device ('' picks CUDA when present, else CPU), and whether the server embeds new papers itself.
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_device: str = ""
+    embed_batch_size: int = 32
+    embed_background: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,6 +113,10 @@ class Settings:
                 digest_scheduler=get("DIGEST_SCHEDULER", "1") not in ("0", "false", "no"),
                 digest_hour=int(get("DIGEST_HOUR", str(defaults.digest_hour))),
                 digest_timezone=get("DIGEST_TIMEZONE", defaults.digest_timezone),
+                embed_model=get("EMBED_MODEL", defaults.embed_model),
+                embed_device=get("EMBED_DEVICE"),
+                embed_batch_size=int(get("EMBED_BATCH_SIZE", str(defaults.embed_batch_size))),
+                embed_background=get("EMBED_BACKGROUND", "1") not in ("0", "false", "no"),
             )
         except ValueError as exc:
             raise ValueError(f"invalid DAILYPAPERS_* setting: {exc}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -24,6 +26,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only makes INTEGER PRIMARY KEY an alias of rowid; BigInteger would not be.
 PK = BigInteger().with_variant(Integer(), "sqlite")
+# Paper embeddings: pgvector's vector(384) on PostgreSQL (HNSW-indexed), float32 bytes on SQLite.
+EMBEDDING_DIM = 384
+VectorType = LargeBinary().with_variant(Vector(EMBEDDING_DIM), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -249,3 +254,46 @@ class DigestPaper(Base):
 
     subscriber_pk: Mapped[int] = mapped_column(ForeignKey("subscribers.pk", ondelete="CASCADE"), primary_key=True)
     paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True)
+
+
+class PaperEmbedding(Base):
+    """A paper's title-and-abstract embedding by `model`, of the paper as it was at `content_hash`.
+
+    `seq` is taken from the `embedding_seq` counter in site_state on every write: the watermark that
+    lets a process's approximate-nearest-neighbour index catch up with exactly what changed. PostgreSQL
+    also has an HNSW index (vector_cosine_ops) on `vector`, made by the migration.
+    """
+
+    __tablename__ = "paper_embeddings"
+
+    paper_pk: Mapped[int] = mapped_column(
+        ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    model: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    vector: Mapped[Any] = mapped_column(VectorType)
+
+    # (seq, model) serves catch-up by seq and counts by model without reading the vectors.
+    __table_args__ = (Index("ix_paper_embeddings_seq", "seq", "model"),)
+
+
+class EmbeddingClaim(Base):
+    """Papers one process is embedding now, so that others leave them alone until `claimed_at` is old."""
+
+    __tablename__ = "embedding_claims"
+
+    paper_pk: Mapped[int] = mapped_column(
+        ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    owner: Mapped[str] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EmbeddingTombstone(Base):
+    """SQLite: a deleted embedding, at its `seq`, written by a trigger so that ANN indexes drop it too."""
+
+    __tablename__ = "embedding_tombstones"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    paper_pk: Mapped[int] = mapped_column(BigInteger)
