@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
@@ -75,6 +76,8 @@ def demo_server(demo_engine: Engine) -> Iterator[str]:
     from tests.support.server import serve_app
 
     with serve_app(demo_engine) as base_url:
+        # The first search by meaning loads the embedding model (seconds on this CPU): wait for it here.
+        httpx.get(f"{base_url}/api/papers/search", params={"q": "warm up", "mode": "semantic"}, timeout=300)
         yield base_url
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.seed import LOCAL_PREFIX
-from dailypapers.store import feed, keyword, ranking_queries
+from dailypapers.store import feed, ranking_queries
 from dailypapers.store.db import read_tx
 from dailypapers.web import hf_shapes
 from dailypapers.web.periods import PARSERS, BadPeriod
@@ -69,25 +69,6 @@ async def daily_papers(
         request,
         lambda: render_daily(site_of(request), given[0] if given else None, order, p, limit, submitter),
     )
-
-
-def render_search(site: Site, q: str, limit: int) -> tuple[bytes, str, int]:
-    with read_tx(site.engine) as conn:
-        if q.strip():
-            entries = feed.entries_by_pk(conn, keyword.search_pks(conn, q, limit))
-        else:
-            entries = feed.featured_between(conn, None, None, limit=limit)
-    return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
-
-
-@router.get("/papers/search", summary="Search papers by keyword")
-async def search(
-    request: Request,
-    q: Annotated[str, Query(max_length=500)] = "",
-    limit: Annotated[int, Query(ge=1, le=120)] = 20,
-) -> Response:
-    """Papers matching the words of `q` (title first, then authors, then abstract)."""
-    return await cached(request, lambda: render_search(site_of(request), q, limit))
 
 
 def check_paper_id(paper_id: str) -> str:

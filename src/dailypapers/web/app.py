@@ -29,6 +29,7 @@ from dailypapers.web import (
     feeds,
     pages,
     profiles,
+    search,
     submit,
     subscriptions,
     trending,
@@ -78,11 +79,19 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
         scheduler = None
         if background:
             workers.append(threading.Thread(target=_background, args=(site, stop), daemon=True, name="fts"))
+            workers.append(threading.Thread(target=site.searcher.warm, daemon=True, name="search-warm-up"))
             if settings.fetch_categories:
                 from dailypapers.ingest.scheduler import HarvestScheduler
 
                 scheduler = HarvestScheduler(engine, settings)
                 scheduler.start()
+        embedding = None
+        if background and settings.embed_background:
+            from dailypapers.search.background import EmbeddingWorker
+
+            # Embeds new papers (loading the model only then); semantic indexes catch up after each chunk.
+            embedding = EmbeddingWorker(engine, settings, on_embedded=lambda _n: site.cache.invalidate())
+            embedding.start()
         digests = None
         if background and settings.digest_scheduler:
             from dailypapers.digest.scheduler import DigestScheduler
@@ -97,6 +106,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
             scheduler.stop()
         if digests:
             digests.stop()
+        if embedding:
+            embedding.stop()
+        from dailypapers.search.semantic import save_all
+
+        save_all(engine)  # SQLite: the semantic index file, if this process changed it
 
     app = FastAPI(
         title="Daily Papers",
@@ -139,6 +153,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
     for module in (submit, curation, comments, admin, profiles, trending, subscriptions, digest_preview):
         app.include_router(module.router)
     app.include_router(subscriptions.api_router)
+    app.include_router(search.router)  # before api.router: /api/papers/{id}/similar, /api/papers/search
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)

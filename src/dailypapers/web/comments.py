@@ -19,7 +19,7 @@ from dailypapers.store.db import write_tx
 from dailypapers.store.feed import PaperDetail
 from dailypapers.web.auth import check_csrf, rate_limit, require_curator, require_user
 from dailypapers.web.pages import PAPER_SECTIONS
-from dailypapers.web.site import site_of
+from dailypapers.web.site import Site, site_of
 
 router = APIRouter()
 T = TypeVar("T")
@@ -27,7 +27,7 @@ T = TypeVar("T")
 BodyField = Annotated[str, Form(max_length=MAX_BODY * 10)]
 
 
-def discussion(conn: Connection, detail: PaperDetail, ctx: dict[str, Any]) -> list[store.ThreadComment]:
+def discussion(site: Site, conn: Connection, detail: PaperDetail, ctx: dict[str, Any]) -> list[store.ThreadComment]:
     """The paper page's thread, as the viewer in `ctx` may see it."""
     viewer: Account | None = ctx.get("viewer")
     return store.thread(

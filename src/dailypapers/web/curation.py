@@ -19,7 +19,7 @@ from dailypapers.store.db import write_tx
 from dailypapers.store.feed import PaperDetail
 from dailypapers.web.auth import check_csrf, require_curator
 from dailypapers.web.pages import PAPER_SECTIONS
-from dailypapers.web.site import site_of
+from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
 FIRST_DAY = dt.date(1991, 1, 1)  # arXiv's first year
@@ -76,7 +76,7 @@ def pin(request: Request, paper_id: str, day: Day, on: Annotated[str, Form(patte
     return _back(paper_id)
 
 
-def curation_section(conn: Connection, detail: PaperDetail, ctx: dict[str, Any]) -> dict[str, Any] | None:
+def curation_section(site: Site, conn: Connection, detail: PaperDetail, ctx: dict[str, Any]) -> dict[str, Any] | None:
     """What `_curation.html` shows this viewer: nothing for visitors, the tools for curators."""
     viewer = ctx.get("viewer")
     if viewer is None:

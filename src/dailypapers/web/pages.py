@@ -107,12 +107,12 @@ def render_paper(
         if markdown:
             return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
         ctx = personal(conn, ctx or {}, [detail.entry.pk])
-        extra = {name: fn(conn, detail, ctx) for name, fn in PAPER_SECTIONS.items()}
+        extra = {name: fn(site, conn, detail, ctx) for name, fn in PAPER_SECTIONS.items()}
     body = site.render("paper.html", d=detail, e=detail.entry, **extra, **ctx)
     return body, "text/html; charset=utf-8", 200
 
 
-# Other features add what they show on paper pages here: name -> fn(conn, detail, ctx) -> value.
+# Other features add what they show on paper pages here: name -> fn(site, conn, detail, ctx) -> value.
 PAPER_SECTIONS: dict[str, Callable[..., Any]] = {}
 
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from dailypapers import __version__
 from dailypapers.accounts.ratelimit import RateLimits
 from dailypapers.config import Settings
+from dailypapers.search.service import Searcher
 from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.web.cache import Cached, PageCache
 
@@ -56,6 +57,7 @@ class Site:
     cache: PageCache
     templates: jinja2.Environment
     limits: RateLimits
+    searcher: Searcher
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Site:
@@ -68,7 +70,8 @@ class Site:
         env.filters.update(snippet=snippet, short_date=short_date, author_names=author_names)
         env.globals.update(abs_url=abs_url, pdf_url=pdf_url, version=__version__, base_url=settings.base_url)
         limits = RateLimits(settings.redis_url or "memory://")
-        return cls(settings, engine, PageCache(engine, ttl=settings.page_cache_ttl), env, limits)
+        cache = PageCache(engine, ttl=settings.page_cache_ttl)
+        return cls(settings, engine, cache, env, limits, Searcher(engine, settings))
 
     def render(self, template: str, **context: Any) -> bytes:
         return self.templates.get_template(template).render(**context).encode()

@@ -1,0 +1,48 @@
+"""The search service: reciprocal rank fusion, and what each mode does when search by meaning cannot run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from dailypapers.config import Settings
+from dailypapers.ingest.importer import ImportReport, ingest_items
+from dailypapers.search.service import Searcher, rrf
+from dailypapers.sources.record import Listing, PaperRecord
+from dailypapers.store import search_index
+
+
+def test_rrf_sums_reciprocal_ranks_and_breaks_ties_by_pk() -> None:
+    fused = rrf([[1, 2, 3], [3, 1]], k=10)
+    scores = dict(fused)
+    assert [pk for pk, _ in fused] == [1, 3, 2]
+    assert abs(scores[1] - (1 / 11 + 1 / 12)) < 1e-12 and abs(scores[3] - (1 / 13 + 1 / 11)) < 1e-12
+    assert rrf([[5], [4]], k=10) == [(4, 1 / 11), (5, 1 / 11)]
+    assert [pk for pk, _ in rrf([[1, 2], [2, 1]], weights=[1.0, 3.0])] == [2, 1]
+
+
+def test_without_a_model_hybrid_is_keyword_and_semantic_says_why(engine: Engine, tmp_path: Path) -> None:
+    records = [
+        PaperRecord(
+            id=f"2601.0000{i}",
+            source="test",
+            title=title,
+            abstract="An abstract.",
+            listing=Listing(day=dt.date(2026, 1, 5), source="test"),
+        )
+        for i, title in enumerate(["Sparse retrieval", "Dense retrieval", "Robot hands"], 1)
+    ]
+    ingest_items(engine, records, ImportReport())
+    search_index.index_pending(engine)
+    settings = Settings(data_dir=tmp_path, embed_model=str(tmp_path / "no-such-model"), embed_background=False)
+    searcher = Searcher(engine, settings)
+    hybrid = searcher.search("retrieval", "hybrid")
+    assert len(hybrid.hits) == 2 and hybrid.semantic_unavailable and "unavailable" in hybrid.semantic_unavailable
+    assert all(h.keyword_rank and h.semantic_rank is None for h in hybrid.hits)
+    semantic = searcher.search("retrieval", "semantic")
+    assert semantic.hits == [] and semantic.semantic_unavailable
+    assert [h.pk for h in searcher.search("retrieval", "keyword").hits] == [h.pk for h in hybrid.hits]
+    assert searcher.search("   ", "hybrid").hits == []
+    assert searcher.similar(hybrid.hits[0].pk) == []
