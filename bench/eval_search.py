@@ -1,0 +1,135 @@
+"""Search quality on the known-item set (bench/search_eval/queries.jsonl): recall@1, recall@10 and MRR.
+
+Loads the bundled demo (with its shipped embeddings) into a scratch SQLite database, then runs every
+query in each mode, and also tries fusion variants (RRF constants and weights, a score-based fusion),
+to show why the default was chosen. `--postgres URL` runs against a PostgreSQL database instead.
+
+    python -m bench.eval_search [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from dailypapers.config import Settings
+from dailypapers.ingest.demo import load_demo
+from dailypapers.search import service
+from dailypapers.search.service import Searcher
+from dailypapers.store import keyword
+from dailypapers.store.db import make_engine, migrate, read_tx
+from dailypapers.store.search_query import parse
+
+QUERIES = Path(__file__).parent / "search_eval" / "queries.jsonl"
+DEPTH = 100
+
+
+@dataclass
+class Score:
+    recall1: float
+    recall10: float
+    mrr: float
+    n: int
+
+    def row(self, name: str) -> str:
+        return f"| {name} | {self.recall1:.3f} | {self.recall10:.3f} | {self.mrr:.3f} | {self.n} |"
+
+
+def score(ranks: Sequence[int | None]) -> Score:
+    n = len(ranks)
+    return Score(
+        sum(1 for r in ranks if r == 1) / n,
+        sum(1 for r in ranks if r is not None and r <= 10) / n,
+        sum(1 / r for r in ranks if r is not None) / n,
+        n,
+    )
+
+
+def rank_of(pks: Sequence[int], target: int) -> int | None:
+    try:
+        return pks.index(target) + 1
+    except ValueError:
+        return None
+
+
+def minmax_fusion(kw: Sequence[int], sem: Sequence[tuple[int, float]], alpha: float = 0.5) -> list[int]:
+    """Convex combination of min-max normalised scores (keyword by rank position, semantic by cosine)."""
+    scores: dict[int, float] = {}
+    for rank, pk in enumerate(kw):
+        scores[pk] = scores.get(pk, 0.0) + (1 - alpha) * (1 - rank / max(1, len(kw)))
+    if sem:
+        hi, lo = sem[0][1], sem[-1][1]
+        for pk, sim in sem:
+            scores[pk] = scores.get(pk, 0.0) + alpha * ((sim - lo) / (hi - lo) if hi > lo else 1.0)
+    return [pk for pk, _ in sorted(scores.items(), key=lambda item: -item[1])]
+
+
+def evaluate(engine: Engine, settings: Settings) -> dict[str, Score]:
+    items = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
+    with read_tx(engine) as conn:
+        pk_of = dict(conn.execute(text("SELECT id, pk FROM papers")).all())
+    searcher = Searcher(engine, settings)
+    semantic = searcher.semantic()
+    assert semantic is not None, searcher._semantic_error
+    semantic.refresh()
+    runs: dict[str, list[int | None]] = {}
+    by_kind: dict[str, list[int | None]] = {}
+
+    def record(name: str, ranking: Sequence[int], target: int, kind: str) -> None:
+        rank = rank_of(list(ranking), target)
+        runs.setdefault(name, []).append(rank)
+        if name in ("keyword", "semantic", "hybrid (default: RRF k=20)"):
+            by_kind.setdefault(f"{name} · {kind}", []).append(rank)
+
+    variants: dict[str, Callable[[list[int], list[tuple[int, float]]], list[int]]] = {
+        "RRF k=10": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=10)],
+        "RRF k=30": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=30)],
+        "RRF k=60": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=60)],
+        "RRF k=20, semantic weight 1.5": lambda kw, sem: [
+            pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=20, weights=[1.0, 1.5])
+        ],
+        "RRF k=20, keyword weight 1.5": lambda kw, sem: [
+            pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=20, weights=[1.5, 1.0])
+        ],
+        "min-max score fusion, alpha 0.5": lambda kw, sem: minmax_fusion(kw, sem, 0.5),
+    }
+    for item in items:
+        target = pk_of[item["id"]]
+        kind = item.get("kind", "all")
+        q = parse(item["query"])
+        for mode in ("keyword", "semantic", "hybrid"):
+            hits = searcher.search(q, mode, limit=DEPTH).hits
+            record("hybrid (default: RRF k=20)" if mode == "hybrid" else mode, [h.pk for h in hits], target, kind)
+        with read_tx(engine) as conn:
+            kw = keyword.search(conn, q, limit=DEPTH)
+        sem = semantic.search(q.text, DEPTH)
+        for name, fuse in variants.items():
+            record(name, fuse(kw, sem), target, kind)
+    return {name: score(ranks) for name, ranks in {**runs, **by_kind}.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", help="a PostgreSQL URL to load the demo into (default: scratch SQLite)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), database_url=args.postgres or "", embed_background=False)
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        load_demo(engine)
+        results = evaluate(engine, settings)
+        engine.dispose()
+    print("| method | recall@1 | recall@10 | MRR | queries |")
+    print("|---|---|---|---|---|")
+    for name, s in results.items():
+        print(s.row(name))
+
+
+if __name__ == "__main__":
+    main()
