@@ -172,7 +172,7 @@ def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[Di
     subject, text, html = _bodies_for(settings.base_url, period, papers)
     text = text.replace(_MANAGE, manage).replace(_UNSUBSCRIBE, unsubscribe)
     html = html.replace(_MANAGE, escape(manage)).replace(_UNSUBSCRIBE, escape(unsubscribe))
-    msg = outbox.message(settings, sub.email, subject, text, html)
+    msg = outbox.message(settings, sub.email, subject, text, html, cte="base64")
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg
