@@ -15,7 +15,6 @@ marks the address bounced so it is never mailed again.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import multiprocessing
 import os
@@ -23,7 +22,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, TypeVar
@@ -93,16 +91,7 @@ def prepare(
     if not settings.smtp_url:
         return Outgoing(sender, recipients, b"", False, msg)
     utf8 = not (sender + "".join(recipients)).isascii()
-    return Outgoing(sender, recipients, flatten(msg, utf8), utf8)
-
-
-def flatten(msg: EmailMessage, utf8: bool) -> bytes:
-    """The message as SMTP sends it (CRLF, 7-bit clean), with our policy's long header lines kept whole:
-    aiosmtplib's own flattening folds List-Unsubscribe's URL into RFC 2047 words no client follows."""
-    policy = outbox.POLICY.clone(linesep="\r\n", cte_type="7bit", utf8=utf8)
-    with io.BytesIO() as out:
-        BytesGenerator(out, policy=policy).flatten(msg)
-        return out.getvalue()
+    return Outgoing(sender, recipients, outbox.flatten(msg, utf8), utf8)
 
 
 class Mailer:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
 from email import policy
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -75,3 +77,12 @@ async def send(settings: Settings, msg: EmailMessage) -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     path = folder / f"{stamp}-{secrets.token_hex(4)}.eml"
     path.write_bytes(bytes(msg))
+
+
+def flatten(msg: EmailMessage, utf8: bool) -> bytes:
+    """The message as SMTP sends it (CRLF, 7-bit clean), with our policy's long header lines kept whole:
+    aiosmtplib's own flattening folds List-Unsubscribe's URL into RFC 2047 words no client follows."""
+    wire = POLICY.clone(linesep="\r\n", cte_type="7bit", utf8=utf8)
+    with io.BytesIO() as out:
+        BytesGenerator(out, policy=wire).flatten(msg)
+        return out.getvalue()
