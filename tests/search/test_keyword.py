@@ -221,11 +221,10 @@ def test_inflections_match(engine: Engine, pks: dict[str, int]) -> None:
     assert run(engine, pks, '"graph neural network"') == ["gnn"]
 
 
-def test_existing_callers_still_work(engine: Engine, pks: dict[str, int]) -> None:
-    assert keyword.terms("Graph, graph NEURAL nets!") == ["graph", "neural", "nets"]
+def test_phrases_and_empty_queries(engine: Engine, pks: dict[str, int]) -> None:
     with read_tx(engine) as conn:
-        assert keyword.search_pks(conn, '"graph neural"', 5) == [pks["gnn"]]
-        assert keyword.search_pks(conn, "", 5) == []
+        assert keyword.search(conn, parse('"graph neural"'), 5) == [pks["gnn"]]
+        assert keyword.search(conn, parse(""), 5) == []
 
 
 def test_hostile_queries_never_fail(engine: Engine, pks: dict[str, int]) -> None:
@@ -234,11 +233,10 @@ def test_hostile_queries_never_fail(engine: Engine, pks: dict[str, int]) -> None
             q = parse(raw)
             assert isinstance(keyword.search(conn, q, 10), list), raw
             assert isinstance(keyword.search(conn, q, 10, 5), list), raw
-            assert isinstance(keyword.search_pks(conn, raw, 10), list), raw
             assert isinstance(keyword.matching(conn, q, list(pks.values())), set), raw
             keyword.highlights(q, {1: (raw, raw)})
     with read_tx(engine) as conn:  # and the connection is still fine
-        assert keyword.search_pks(conn, "attention", 1)
+        assert keyword.search(conn, parse("attention"), 1)
 
 
 def test_highlights_escape_and_mark() -> None:

@@ -22,24 +22,13 @@ from markupsafe import Markup, escape
 from sqlalchemy import Connection, text
 
 from dailypapers.store import term_stats
-from dailypapers.store.search_query import Query, parse, spans, words
+from dailypapers.store.search_query import Query, spans
 
-MAX_TERMS = 32
 RANK_WINDOW = 2_000  # matches ranked per query (the most recently added)
 AUTHOR_SWITCH = 3_000  # SQLite: from this many papers by an author, walk the dates index instead
 DATE_SPAN = 50_000  # SQLite: up to this many papers in a date range, bound the index scan by their pks
 MAX_LIMIT = 1_000
 _BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"  # papers_fts columns: title, abstract, authors_text
-
-
-def terms(query: str) -> list[str]:
-    """The words of a query, lower-cased, in order, without duplicates."""
-    return list(dict.fromkeys(words(query)))[:MAX_TERMS]
-
-
-def search_pks(conn: Connection, query: str, limit: int = 20) -> list[int]:
-    """Paper pks best first for a search-box query (see dailypapers.store.search_query)."""
-    return search(conn, parse(query), limit)
 
 
 def search(conn: Connection, q: Query, limit: int = 20, offset: int = 0) -> list[int]:
