@@ -37,8 +37,9 @@ from typing import Any
 
 import orjson
 import psutil
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 
+from bench.common import scratch_database
 from bench.gen_kaggle import records
 from dailypapers.config import Settings
 from dailypapers.digest.compose import Period
@@ -270,22 +271,9 @@ def main() -> None:
     rows = []
     for backend in args.backends.split(","):
         for size in (int(s) for s in args.sizes.split(",")):
-            with tempfile.TemporaryDirectory() as tmpname:
-                tmp = Path(tmpname)
-                if backend == "sqlite":
-                    row = run_size(f"sqlite:///{tmp}/bench.db", size, tmp, options, args.sqlite_cache_mib)
-                else:
-                    from tests.support.postgres import start_postgres
-
-                    server = start_postgres()
-                    try:
-                        admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-                        with admin.connect() as conn:
-                            conn.execute(text("CREATE DATABASE bench"))
-                        admin.dispose()
-                        row = run_size(server.url("bench"), size, tmp, options)
-                    finally:
-                        server.stop()
+            with tempfile.TemporaryDirectory() as tmpname, scratch_database(backend, Path(tmpname)) as url:
+                cache_mib = args.sqlite_cache_mib if backend == "sqlite" else 0
+                row = run_size(url, size, Path(tmpname), options, cache_mib)
             rows.append({"backend": backend, **row})
             print(json.dumps(rows[-1]), flush=True)
     print(table(rows))

@@ -30,6 +30,7 @@ import numpy as np
 import orjson
 from sqlalchemy import text
 
+from bench.common import start_server
 from bench.gen_kaggle import records
 from dailypapers.config import Settings
 from dailypapers.ingest.importer import import_file
@@ -154,15 +155,7 @@ def serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     }
     cmd = [sys.executable, "-m", "uvicorn", "dailypapers.web.app:create_app_from_env", "--factory"]
     cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return start_server(cmd, env, port, wait_s=60)
 
 
 def over_http(settings: Settings, qs: list[str]) -> Iterator[tuple[str, object]]:

@@ -33,10 +33,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bench.bench_web import fill, parse_wrk, serve
 from bench.bench_web import wrk as wrk_run
+from bench.common import scratch_database
 from dailypapers.store import accounts
 from dailypapers.store.db import make_engine, read_tx, write_tx
 
@@ -197,22 +198,8 @@ def main() -> None:
     rates = [float(r) for r in args.stream_rates.split(",")]
     results = {}
     for backend in args.backends.split(","):
-        with tempfile.TemporaryDirectory() as tmpname:
-            tmp = Path(tmpname)
-            if backend == "sqlite":
-                results[backend] = run_backend(f"sqlite:///{tmp}/bench.db", tmp, args.duration, rates)
-            else:
-                from tests.support.postgres import start_postgres
-
-                server = start_postgres()
-                try:
-                    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-                    with admin.connect() as conn:
-                        conn.execute(text("CREATE DATABASE bench"))
-                    admin.dispose()
-                    results[backend] = run_backend(server.url("bench"), tmp, args.duration, rates)
-                finally:
-                    server.stop()
+        with tempfile.TemporaryDirectory() as tmpname, scratch_database(backend, Path(tmpname)) as url:
+            results[backend] = run_backend(url, Path(tmpname), args.duration, rates)
         print(json.dumps({backend: results[backend]}), flush=True)
     print(json.dumps({"cpus": os.cpu_count(), "stream_rates": rates, "results": results}, indent=2))
 

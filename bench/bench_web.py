@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from bench.common import start_server
 from bench.gen_kaggle import records
 from dailypapers.ingest.importer import import_file
 from dailypapers.sources.record import Listing
@@ -108,15 +109,7 @@ def serve(url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DAILYPAPERS_DATABASE_URL": url, "DAILYPAPERS_DATA_DIR": str(tmp)}
     cmd = [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop"]
-    proc = subprocess.Popen(cmd, env=env)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return start_server(cmd, env, port)
 
 
 def main() -> None:
