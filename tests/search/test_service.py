@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.ingest.importer import ImportReport, ingest_items
+from dailypapers.search import service
 from dailypapers.search.service import Searcher, rrf
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import search_index
@@ -46,3 +48,17 @@ def test_without_a_model_hybrid_is_keyword_and_semantic_says_why(engine: Engine,
     assert [h.pk for h in searcher.search("retrieval", "keyword").hits] == [h.pk for h in hybrid.hits]
     assert searcher.search("   ", "hybrid").hits == []
     assert searcher.similar(hybrid.hits[0].pk) == []
+
+
+def test_no_embeddings_means_no_model_load(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest_items(engine, [PaperRecord(id="2601.00001", source="test", title="Sparse retrieval")], ImportReport())
+    search_index.index_pending(engine)
+
+    def no_torch() -> None:
+        raise AssertionError("the model must not load while nothing is embedded")
+
+    monkeypatch.setattr(service, "_one_thread", no_torch)
+    searcher = Searcher(engine, Settings(data_dir=tmp_path, embed_background=False))
+    searcher.warm()
+    found = searcher.search("retrieval", "hybrid")
+    assert len(found.hits) == 1 and found.semantic_unavailable == service.NOTHING_EMBEDDED

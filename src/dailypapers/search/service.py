@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
-from dailypapers.store import keyword
+from dailypapers.store import keyword, vectors
 from dailypapers.store.db import read_tx
 from dailypapers.store.search_query import Query, parse
 
@@ -33,6 +33,7 @@ MAX_RESULTS = 1000
 # Below this cosine similarity a paper is not a match, however near it is: gibberish and off-topic
 # queries score at most ~0.26 against the demo papers, the evaluation's targets at least ~0.32.
 MIN_SIMILARITY = 0.3
+NOTHING_EMBEDDED = "no papers have been embedded yet"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,15 @@ class Searcher:
         self._semantic = semantic
         self._lock = threading.Lock()
         self._semantic_error: str | None = None
+        self._vectors_seen = False
+
+    def _has_vectors(self, index: SemanticIndex) -> bool:
+        """Whether the store holds any embeddings for the model: without them, loading it (seconds) is
+        pointless. Once seen, they are taken to stay."""
+        if not self._vectors_seen:
+            with read_tx(self.engine) as conn:
+                self._vectors_seen = vectors.any_stored(conn, index.model)
+        return self._vectors_seen
 
     def semantic(self) -> SemanticIndex | None:
         """The embedding index, built on first use; None (with the reason kept) if it cannot be."""
@@ -105,7 +115,7 @@ class Searcher:
     def warm(self) -> None:
         """Load the model and the index now (at server start, in the background), not on the first query."""
         index = self.semantic()
-        if index is not None:
+        if index is not None and self._has_vectors(index):
             try:
                 _one_thread()
                 index.refresh()
@@ -151,6 +161,8 @@ class Searcher:
         index = self.semantic()
         if index is None:
             return [], self._semantic_error
+        if not self._has_vectors(index):
+            return [], NOTHING_EMBEDDED
         try:
             _one_thread()
             index.refresh()
@@ -160,7 +172,7 @@ class Searcher:
             log.exception("semantic search failed")
             return [], f"semantic search failed: {exc}"
         if not found:
-            return [], "no papers have been embedded yet"
+            return [], NOTHING_EMBEDDED
         found = [(pk, sim) for pk, sim in found if sim >= MIN_SIMILARITY]
         if q.has_filters:
             with read_tx(self.engine) as conn:

@@ -195,6 +195,11 @@ def store_id(conn: Connection) -> int:
     return int(conn.execute(text("SELECT value FROM site_state WHERE key = 'embedding_store_id'")).scalar() or 0)
 
 
+def any_stored(conn: Connection, model: str) -> bool:
+    """Whether any paper has an embedding by `model` (cheap, unlike `count`)."""
+    return conn.execute(select(embeddings.c.paper_pk).where(embeddings.c.model == model).limit(1)).first() is not None
+
+
 def count(conn: Connection, model: str) -> int:
     """How many papers have an embedding by `model`."""
     return int(conn.execute(select(func.count()).where(embeddings.c.model == model)).scalar() or 0)
