@@ -1,62 +1,143 @@
-"""Settings, read once from `DAILYPAPERS_*` environment variables and passed down explicitly."""
+"""Settings, read once from `DAILYPAPERS_*` environment variables and passed down explicitly.
+
+Each setting is declared once, as a `Settings` field whose metadata names its variable and its meaning;
+`Settings.from_env` and the README's table (`python -m dailypapers.config`) are derived from them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import tempfile
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+PREFIX = "DAILYPAPERS_"
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def setting(default: Any, *, env: str, help: str, shown: str | None = None) -> Any:
+    """A `Settings` field read from `DAILYPAPERS_<env>`. `help` is its one-line meaning; `shown`, when
+    given, is the Markdown the README shows as its default instead of the raw value."""
+    metadata = {"env": env, "help": help} | ({"shown": shown} if shown is not None else {})
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build it with `Settings.from_env()`; tests build it directly."""
 
-    data_dir: Path = Path("data")
-    database_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    base_url: str = ""
-    secret_key: str = ""
-    smtp_url: str = ""
-    workers: int = 1
+    data_dir: Path = setting(
+        Path("data"),
+        env="DATA_DIR",
+        help="where the SQLite database, its search index, the generated secret key and the mail outbox live",
+        shown="`./data`",
+    )
+    database_url: str = setting(
+        "",
+        env="DATABASE_URL",
+        help="the database: SQLite, or `postgresql+psycopg://user:pass@host/db`",
+        shown="`sqlite:///$DATA_DIR/dailypapers.db`",
+    )
+    host: str = setting("127.0.0.1", env="HOST", help="address `dailypapers serve` listens on")
+    port: int = setting(8000, env="PORT", help="port `dailypapers serve` listens on")
+    base_url: str = setting(
+        "", env="BASE_URL", help="public URL used in feeds, exports and mail", shown="`http://HOST:PORT`"
+    )
+    secret_key: str = setting(
+        "", env="SECRET_KEY", help="signing key (CSRF tokens, links in mail)", shown="generated into the data dir"
+    )
+    smtp_url: str = setting(
+        "",
+        env="SMTP_URL",
+        help="mail server, `smtp://user:pass@host:port?starttls=1` or `smtps://…`; without one, mail is written to "
+        "`$DATA_DIR/outbox/*.eml`",
+    )
+    mail_from: str = setting(
+        "",
+        env="MAIL_FROM",
+        help="the From address of outgoing mail",
+        shown="`Daily Papers <noreply@HOST>`, HOST from the base URL",
+    )
+    workers: int = setting(1, env="WORKERS", help="web worker processes of `dailypapers serve`")
     # Harvesting: arXiv endpoints (overridable for tests and mirrors) and politeness.
-    arxiv_api_url: str = "https://export.arxiv.org/api/query"
-    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
-    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
-    request_interval: float = 3.0
-    request_timeout: float = 30.0
-    max_retries: int = 5
-    fetch_categories: tuple[str, ...] = ()
-    fetch_hour_utc: int = 2
-    auto_feature: tuple[str, ...] = ()
-    page_cache_ttl: float = 0.5
-    redis_url: str = ""
-    session_days: int = 30
+    arxiv_api_url: str = setting(
+        "https://export.arxiv.org/api/query", env="ARXIV_API_URL", help="arXiv search API endpoint (mirrors, tests)"
+    )
+    arxiv_oai_url: str = setting("https://oaipmh.arxiv.org/oai", env="ARXIV_OAI_URL", help="arXiv OAI-PMH endpoint")
+    arxiv_rss_url: str = setting("https://rss.arxiv.org/rss", env="ARXIV_RSS_URL", help="arXiv RSS endpoint")
+    request_interval: float = setting(
+        3.0, env="REQUEST_INTERVAL", help="seconds between requests to arXiv (arXiv asks for at least 3)"
+    )
+    request_timeout: float = setting(30.0, env="REQUEST_TIMEOUT", help="seconds before a request to arXiv times out")
+    max_retries: int = setting(
+        5, env="MAX_RETRIES", help="times a failed request to arXiv (or an unexpectedly empty page) is tried again"
+    )
+    fetch_categories: tuple[str, ...] = setting(
+        (), env="FETCH_CATEGORIES", help="e.g. `cs.CL,cs.LG`: harvest each day's new arXiv listings"
+    )
+    fetch_hour_utc: int = setting(2, env="FETCH_HOUR_UTC", help="hour (UTC) of that daily harvest")
+    auto_feature: tuple[str, ...] = setting(
+        (),
+        env="AUTO_FEATURE",
+        help="e.g. `cs.CL`: feature newly announced papers of these categories on their announcement day",
+    )
+    page_cache_ttl: float = setting(
+        0.5, env="PAGE_CACHE_TTL", help="seconds a web process may serve cached pages after another process's write"
+    )
+    redis_url: str = setting(
+        "", env="REDIS_URL", help="Redis for rate limits shared by several web processes (in memory otherwise)"
+    )
+    session_days: int = setting(30, env="SESSION_DAYS", help="days a login lasts")
     # Trending: score = (upvotes + 1) / (hours since featured + offset) ** gravity (docs/ranking.md).
-    trending_gravity: float = 1.5
-    trending_offset_hours: float = 2.0
-    trending_days: int = 7
-    rate_limits: bool = True
-    # Built-in digest scheduler (embedded mode): send at this local hour; off when cron sends instead.
-    digest_scheduler: bool = True
-    digest_hour: int = 7
-    digest_timezone: str = "UTC"
-    # Reverse proxies whose X-Forwarded-For is believed (client addresses for rate limits).
-    trusted_proxies: tuple[str, ...] = ()
-    feed_page_size: int = 50
-    # Semantic search: the embedding model (a known name or a local sentence-transformers folder), the
-    # device ('' picks CUDA when present, else CPU), and whether the server embeds new papers itself.
-    embed_model: str = "all-MiniLM-L6-v2"
-    embed_device: str = ""
-    embed_batch_size: int = 32
-    embed_background: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
+    trending_gravity: float = setting(
+        1.5, env="TRENDING_GRAVITY", help="exponent of the age in the trending score (docs/ranking.md)"
+    )
+    trending_offset_hours: float = setting(
+        2.0, env="TRENDING_OFFSET_HOURS", help="hours added to a paper's age in the trending score"
+    )
+    trending_days: int = setting(7, env="TRENDING_DAYS", help="days `/trending` looks back, today (UTC) included")
+    rate_limits: bool = setting(
+        True,
+        env="RATE_LIMITS",
+        help="`0` turns off the rate limits on sign-ups, sign-ins, votes, comments, submissions, subscriptions",
+    )
+    digest_scheduler: bool = setting(
+        True,
+        env="DIGEST_SCHEDULER",
+        help="the server sends daily digests (weekly ones on Mondays); `0` when cron runs `dailypapers digest send`",
+    )
+    digest_hour: int = setting(7, env="DIGEST_HOUR", help="local hour from which the server sends the day's digests")
+    digest_timezone: str = setting("UTC", env="DIGEST_TIMEZONE", help="time zone of that hour, e.g. `Europe/Berlin`")
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        env="TRUSTED_PROXIES",
+        help="addresses of reverse proxies whose `X-Forwarded-For` gives the client address",
+    )
+    feed_page_size: int = setting(50, env="FEED_PAGE_SIZE", help="papers per page of the feeds and `/trending`")
+    embed_model: str = setting(
+        "all-MiniLM-L6-v2",
+        env="EMBED_MODEL",
+        help="embedding model for search by meaning: the bundled one (weights verified by sha256) or a local "
+        "sentence-transformers folder",
+    )
+    embed_device: str = setting(
+        "", env="EMBED_DEVICE", help="`cpu`, `cuda`…; auto uses CUDA (fp16) when present", shown="auto"
+    )
+    embed_batch_size: int = setting(32, env="EMBED_BATCH_SIZE", help="texts embedded per batch")
+    embed_background: bool = setting(
+        True,
+        env="EMBED_BACKGROUND",
+        help="the server embeds newly ingested papers itself; `0` when `dailypapers embed` runs from cron",
+    )
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -75,59 +156,102 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read `DAILYPAPERS_*` variables; unset ones keep the embedded-mode defaults."""
+        """Read `DAILYPAPERS_*` variables; unset or empty ones keep the embedded-mode defaults. Raises
+        ValueError naming the variable and its value when a value does not parse as the setting's type."""
         env = os.environ if env is None else env
+        types = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = env_name(f)
+            raw = env.get(name, "").strip()
+            if raw:
+                values[f.name] = _PARSERS[types[f.name]](name, raw)
+        # Defaults derived from other settings (database_url from data_dir, base_url from host and port)
+        # are filled in by __post_init__, once every value read here is known.
+        return cls(**values)
 
-        def get(name: str, default: str = "") -> str:
-            return env.get(f"DAILYPAPERS_{name}", default).strip()
-
-        data_dir = Path(get("DATA_DIR", "data")).expanduser()
-        defaults = cls(data_dir=data_dir)
-        try:
-            return cls(
-                data_dir=data_dir,
-                database_url=get("DATABASE_URL"),
-                host=get("HOST", defaults.host),
-                port=int(get("PORT", str(defaults.port))),
-                base_url=get("BASE_URL"),
-                secret_key=get("SECRET_KEY"),
-                smtp_url=get("SMTP_URL"),
-                workers=int(get("WORKERS", "1")),
-                arxiv_api_url=get("ARXIV_API_URL", defaults.arxiv_api_url),
-                arxiv_oai_url=get("ARXIV_OAI_URL", defaults.arxiv_oai_url),
-                arxiv_rss_url=get("ARXIV_RSS_URL", defaults.arxiv_rss_url),
-                request_interval=float(get("REQUEST_INTERVAL", str(defaults.request_interval))),
-                request_timeout=float(get("REQUEST_TIMEOUT", str(defaults.request_timeout))),
-                max_retries=int(get("MAX_RETRIES", str(defaults.max_retries))),
-                fetch_categories=_split(get("FETCH_CATEGORIES")),
-                fetch_hour_utc=int(get("FETCH_HOUR_UTC", str(defaults.fetch_hour_utc))),
-                auto_feature=_split(get("AUTO_FEATURE")),
-                page_cache_ttl=float(get("PAGE_CACHE_TTL", str(defaults.page_cache_ttl))),
-                redis_url=get("REDIS_URL"),
-                session_days=int(get("SESSION_DAYS", str(defaults.session_days))),
-                trending_gravity=float(get("TRENDING_GRAVITY", str(defaults.trending_gravity))),
-                trending_offset_hours=float(get("TRENDING_OFFSET_HOURS", str(defaults.trending_offset_hours))),
-                trending_days=int(get("TRENDING_DAYS", str(defaults.trending_days))),
-                rate_limits=get("RATE_LIMITS", "1") not in ("0", "false", "no"),
-                trusted_proxies=_split(get("TRUSTED_PROXIES")),
-                digest_scheduler=get("DIGEST_SCHEDULER", "1") not in ("0", "false", "no"),
-                digest_hour=int(get("DIGEST_HOUR", str(defaults.digest_hour))),
-                digest_timezone=get("DIGEST_TIMEZONE", defaults.digest_timezone),
-                embed_model=get("EMBED_MODEL", defaults.embed_model),
-                embed_device=get("EMBED_DEVICE"),
-                embed_batch_size=int(get("EMBED_BATCH_SIZE", str(defaults.embed_batch_size))),
-                embed_background=get("EMBED_BACKGROUND", "1") not in ("0", "false", "no"),
-            )
-        except ValueError as exc:
-            raise ValueError(f"invalid DAILYPAPERS_* setting: {exc}") from exc
-
-    def ensure_secret_key(self) -> str:
-        """The configured secret key, or one generated once and kept in the data directory."""
+    @functools.cached_property
+    def secret(self) -> str:
+        """The configured secret key, or the one kept in the data directory, generated on first use.
+        Computed once per instance: it is needed on every CSRF check."""
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")  # created with mode 0600
+            try:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(48))
+                # A link never replaces a key, so web workers starting together agree on one: each keeps
+                # the key it read for good, and would reject tokens signed with an overwritten one.
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    pass  # another process got there first: use its key
+                except OSError:  # a filesystem without hard links: the last writer wins, as before
+                    os.replace(tmp, path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
         return path.read_text().strip()
+
+    def ensure_secret_key(self) -> str:
+        """The configured secret key, or one generated once and kept in the data directory."""
+        return self.secret
+
+
+def env_name(f: dataclasses.Field[Any]) -> str:
+    """The environment variable that sets field `f`."""
+    return PREFIX + f.metadata["env"]
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{name}: {raw!r} is not a boolean (use one of {', '.join(_TRUE + _FALSE)})")
+
+
+def _number(convert: Callable[[str], Any], what: str) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
+        try:
+            return convert(raw)
+        except ValueError:
+            raise ValueError(f"{name}: {raw!r} is not {what}") from None
+
+    return parse
+
+
+# Keyed by the resolved field annotation; a field of another type fails from_env with a KeyError.
+_PARSERS: dict[object, Callable[[str, str], Any]] = {
+    str: lambda name, raw: raw,
+    int: _number(int, "an integer"),
+    float: _number(float, "a number"),
+    bool: _parse_bool,
+    Path: lambda name, raw: Path(raw).expanduser(),
+    tuple[str, ...]: lambda name, raw: tuple(part.strip() for part in raw.split(",") if part.strip()),
+}
+
+
+def _shown_default(f: dataclasses.Field[Any]) -> str:
+    if "shown" in f.metadata:
+        return str(f.metadata["shown"])
+    if isinstance(f.default, bool):
+        return "`1`" if f.default else "`0`"
+    if f.default in ("", ()):
+        return "unset"
+    return f"`{f.default}`"
+
+
+def settings_table() -> str:
+    """The README's Markdown table of every setting: variable, default, meaning; one line per row."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        cells = [f"`{env_name(f)}`", _shown_default(f), str(f.metadata["help"])]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -46,7 +46,7 @@ def smtp_params(url: str) -> dict[str, object]:
 
 def sender(settings: Settings) -> str:
     host = urlsplit(settings.base_url).hostname or "localhost"
-    return settings.extra.get("mail_from") or f"Daily Papers <noreply@{host}>"
+    return settings.mail_from or f"Daily Papers <noreply@{host}>"
 
 
 def message(
