@@ -42,9 +42,9 @@ from sqlalchemy import event, text
 from bench.common import scratch_database
 from bench.gen_kaggle import records
 from dailypapers.config import Settings
-from dailypapers.digest.compose import Period
 from dailypapers.digest.deliver import Options, deliver
 from dailypapers.ingest.importer import ImportReport, ingest_items
+from dailypapers.periods import period_of
 from dailypapers.sources.kaggle import record_from_object
 from dailypapers.sources.record import Listing
 from dailypapers.store.db import make_engine, migrate, read_tx, write_tx
@@ -215,7 +215,7 @@ def run_size(url: str, size: int, tmp: Path, options: Options, cache_mib: int = 
         sampler = Sampler(sink)
         sampler.start()
         t0 = time.perf_counter()
-        report = asyncio.run(deliver(engine, settings, Period("daily", DAY, DAY), options))
+        report = asyncio.run(deliver(engine, settings, period_of("day", DAY), options))
         elapsed = time.perf_counter() - t0
         cpu_s = sampler.stop()
         received = sink.count

@@ -34,11 +34,11 @@ from bench.common import start_server
 from bench.gen_kaggle import records
 from dailypapers.config import Settings
 from dailypapers.ingest.importer import import_file
+from dailypapers.search.query import parse
 from dailypapers.search.semantic import SemanticIndex
 from dailypapers.search.service import Searcher
 from dailypapers.store import keyword, search_index, vectors
 from dailypapers.store.db import make_engine, migrate, read_tx, write_tx
-from dailypapers.store.search_query import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_VECTORS = ROOT / "src/dailypapers/demo/embeddings-all-MiniLM-L6-v2.npz"

@@ -28,11 +28,11 @@ import orjson
 from bench.common import start_server
 from bench.gen_kaggle import records
 from dailypapers.ingest.importer import import_file
+from dailypapers.periods import parse_day
 from dailypapers.sources.record import Listing
 from dailypapers.store import papers, search_index
 from dailypapers.store.db import make_engine, migrate, write_tx
 from dailypapers.web.pages import render_feed
-from dailypapers.web.periods import parse_day
 from dailypapers.web.site import Site
 
 PER_DAY = 30

@@ -21,10 +21,10 @@ from sqlalchemy import Engine, text
 from dailypapers.config import Settings
 from dailypapers.ingest.demo import load_demo
 from dailypapers.search import service
+from dailypapers.search.query import parse
 from dailypapers.search.service import Searcher
 from dailypapers.store import keyword
 from dailypapers.store.db import make_engine, migrate, read_tx
-from dailypapers.store.search_query import parse
 
 QUERIES = Path(__file__).parent / "search_eval" / "queries.jsonl"
 DEPTH = 100

@@ -537,7 +537,7 @@ def _cli(path: Path, batch_size: int) -> list[str]:
     return [
         sys.executable,
         "-c",
-        "from dailypapers.cli import app; app()",
+        "from dailypapers.cli.main import app; app()",
         "import",
         str(path),
         "--batch-size",

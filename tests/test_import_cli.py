@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import Result
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dailypapers import cli
+from dailypapers.cli import main as cli
 from dailypapers.ingest.demo import demo_files
+from dailypapers.store.db import make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KAGGLE = FIXTURES / "kaggle_arxiv_snapshot" / "head200_wanng-ide_arxivSpider_mnbvc.jsonl"
@@ -20,31 +20,20 @@ HF = FIXTURES / "hf_daily_papers" / "personal-news-feed_daily_papers_2026-08.jso
 
 
 @pytest.fixture
-def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
+def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """Invoke the CLI on the test database, from a folder of its own (short relative file names)."""
-    engines: list[Engine] = []
-    real_open = cli._engine
-
-    def open_store(settings: object) -> Engine:
-        engine = real_open(settings)  # type: ignore[arg-type]
-        engines.append(engine)
-        return engine
-
-    monkeypatch.setattr(cli, "_engine", open_store)
     monkeypatch.chdir(tmp_path)
-    yield RunCli(db_url, tmp_path, engines)
-    for engine in engines:
-        engine.dispose()
+    return RunCli(db_url, tmp_path)
 
 
 class RunCli:
-    def __init__(self, db_url: str, data_dir: Path, engines: list[Engine]) -> None:
+    def __init__(self, db_url: str, data_dir: Path) -> None:
+        self.db_url = db_url
         self.env = {
             "DAILYPAPERS_DATABASE_URL": db_url,
             "DAILYPAPERS_DATA_DIR": str(data_dir),
             "DAILYPAPERS_AUTO_FEATURE": "",
         }
-        self.engines = engines
 
     def __call__(self, *args: str) -> tuple[Result, str]:
         result = CliRunner().invoke(cli.app, list(args), env=self.env)
@@ -53,8 +42,12 @@ class RunCli:
         return result, " ".join(result.output.split())
 
     def papers(self) -> int:
-        with self.engines[-1].connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM papers")).scalar() or 0)
+        engine = make_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(*) FROM papers")).scalar() or 0)
+        finally:
+            engine.dispose()
 
 
 def table_counts(output: str) -> dict[str, int]:

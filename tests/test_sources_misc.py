@@ -10,8 +10,8 @@ import pytest
 
 from dailypapers.sources import hf_json, kaggle, seed
 from dailypapers.sources.arxiv_ids import InvalidArxivId, abs_url, normalize_arxiv_id, parse_arxiv_id, pdf_url
+from dailypapers.sources.code_links import find_links, is_code_url
 from dailypapers.sources.detect import detect_format
-from dailypapers.sources.links import find_links, is_code_url
 from dailypapers.sources.record import PaperRecord, SourceError
 
 FIXTURES = Path(__file__).parent / "fixtures"

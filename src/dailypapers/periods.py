@@ -1,4 +1,8 @@
-"""Feed periods (a day, an ISO week, a month): parsing, labels, URLs and navigation."""
+"""Periods of the feed and of the digests: a day, an ISO week or a month.
+
+Parsing (`PARSERS`, `parse`), keys (`2026-11-27`, `2026-W48`, `2026-11`), labels, page URLs, the
+periods next to one, and the latest period already over (what a digest sends). Pure: no database.
+"""
 
 from __future__ import annotations
 
@@ -89,6 +93,18 @@ def parse_month(text: str) -> Period:
 
 
 PARSERS: dict[str, Callable[[str], Period]] = {"day": parse_day, "week": parse_week, "month": parse_month}
+
+
+def parse(kind: str, text: str) -> Period:
+    """The period of `kind` written as `text`; BadPeriod names what is wrong."""
+    if kind not in PARSERS:
+        raise BadPeriod(f"a period is one of {', '.join(KINDS)}, not {kind!r}")
+    return PARSERS[kind](text)
+
+
+def latest_complete(kind: str, today: dt.date) -> Period:
+    """The latest period of `kind` that ended before `today` (yesterday, last week, last month)."""
+    return period_of(kind, period_of(kind, today).start - dt.timedelta(days=1))
 
 
 def neighbours(

@@ -17,10 +17,11 @@ from lxml import html
 from sqlalchemy import Engine, select
 
 from dailypapers.accounts.passwords import hash_password
-from dailypapers.comments.render import MAX_BODY, BodyProblem, check_body, render_markdown
+from dailypapers.comments import discussion as rules
+from dailypapers.comments.markdown import MAX_BODY, BodyProblem, check_body, render_markdown
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
-from dailypapers.store import accounts, feed
+from dailypapers.store import accounts, feed, profiles
 from dailypapers.store import comments as comments_store
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import AuditEntry, Comment, Paper
@@ -92,21 +93,28 @@ def test_num_comments_stays_exact_under_concurrent_writers(engine: Engine) -> No
     writers = [new_user(engine, f"w{i}") for i in range(4)]
     flipper = new_user(engine, "flip")
 
+    def member(pk: int) -> accounts.Account:
+        with read_tx(engine) as conn:
+            found = accounts.account_by_pk(conn, pk)
+        assert found is not None
+        return found
+
     def write(user_pk: int) -> None:
+        author = member(user_pk)
         for i in range(6):
-            with write_tx(engine) as conn:
-                pk = comments_store.add_comment(conn, paper_pk, user_pk, f"comment {i}")
+            info = rules.post(engine, PAPER, author, f"comment {i}")
             if i % 3 == 0:
-                with write_tx(engine) as conn:
-                    comments_store.delete_comment(conn, pk, user_pk)
+                rules.delete(engine, info.pk, author)
 
     def flip() -> None:
+        author = member(flipper)
         for i in range(8):
             with write_tx(engine) as conn:
                 if i % 2 == 0:
-                    comments_store.add_comment(conn, paper_pk, flipper, "flipper")
-                # The admin page's sequence: suspend (no lock on site_state), then recount (papers, then bump).
-                accounts.set_suspended(conn, flipper, i % 2 == 0)
+                    comments_store.lock_for_comment(conn, flipper, paper_pk)
+                    comments_store.insert_comment(conn, paper_pk, flipper, None, "flipper", "<p>flipper</p>")
+                # The admin's sequence (membership.set_suspended): suspend, then recount (papers, then bump).
+                accounts.set_suspended(conn, author.pk, i % 2 == 0)
                 comments_store.recount_comments(conn, flipper)
 
     with ThreadPoolExecutor(5) as pool:
@@ -305,11 +313,12 @@ def test_suspended_authors_comments_show_as_hidden(engine: Engine, site: str) ->
     assert "This comment was hidden by a moderator" in section.cssselect(f"#comment-{troll}")[0].text_content()
     assert "Rude" not in section.text_content() and "Polite answer" in section.text_content()
     with read_tx(engine) as conn:
-        assert comments_store.comments_by_user(conn, bob_pk, 10) == []
+        assert profiles.comments_of(conn, bob_pk, include_concealed=False, limit=10) == []
     with write_tx(engine) as conn:
         accounts.set_suspended(conn, bob_pk, False)
         comments_store.recount_comments(conn, bob_pk)
-        assert [c.paper_id for c in comments_store.comments_by_user(conn, bob_pk, 10)] == [OTHER, PAPER]
+        shown = profiles.comments_of(conn, bob_pk, include_concealed=False, limit=10)
+        assert [c.paper_id for c in shown] == [OTHER, PAPER]
     assert (num_comments(engine), num_comments(engine, OTHER)) == (2, 1)
 
 

@@ -17,10 +17,12 @@ from lxml import html
 from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
-from dailypapers.cli_users import users_app
+from dailypapers.cli.users import users_app
 from dailypapers.config import Settings
+from dailypapers.curation import featuring
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.ingest.lookup import LOOKUP_RETRIES, ArxivUnreachable, find_or_fetch
+from dailypapers.problems import NotFound
 from dailypapers.sources.arxiv_ids import InvalidArxivId
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import accounts, feed, listings, search_index
@@ -327,19 +329,22 @@ def test_non_curators_get_403_and_forms_need_csrf(site: Site) -> None:
         assert conn.execute(select(DailyListing.pk).where(DailyListing.day == today())).first() is None
 
 
-def test_store_feature_is_idempotent_and_user_submissions_are_not_audited(engine: Engine) -> None:
+def test_featuring_is_idempotent_and_only_curators_actions_are_audited(engine: Engine) -> None:
     ingest_items(engine, [PaperRecord(id=KNOWN, source="test", title="T")], ImportReport())
     with write_tx(engine) as conn:
         pk = feed.paper_pk_of(conn, KNOWN)
         assert pk is not None
         version = conn.execute(text("SELECT value FROM site_state WHERE key = 'data_version'")).scalar()
-        assert listings.feature(conn, pk, DAY, None) is True
-        assert listings.feature(conn, pk, DAY, None, source="curator") is False
-        assert listings.pin(conn, pk, DAY, None) is True
-        assert listings.pin(conn, pk, DAY, None) is False
-        assert listings.unpin(conn, pk, DAY, None) is True
-        assert listings.unfeature(conn, pk, DAY, None) is True
-        assert listings.unfeature(conn, pk, DAY, None) is False
+        assert listings.feature(conn, pk, DAY, None) is True  # as a member's submission does: no audit
+        curator = accounts.create_user(conn, "cleo", "cleo@example.org", None, role="curator", active=True)
+    assert featuring.feature(engine, curator, KNOWN, DAY) is False
+    featuring.set_pinned(engine, curator, KNOWN, DAY, True)
+    featuring.set_pinned(engine, curator, KNOWN, DAY, True)  # already pinned: no change, nothing audited
+    featuring.set_pinned(engine, curator, KNOWN, DAY, False)
+    featuring.unfeature(engine, curator, KNOWN, DAY)
+    with pytest.raises(NotFound):
+        featuring.unfeature(engine, curator, KNOWN, DAY)
+    with read_tx(engine) as conn:
         assert conn.execute(text("SELECT value FROM site_state WHERE key = 'data_version'")).scalar() == version + 4
         assert [a.action for a in accounts.audit_entries(conn)] == ["unfeature", "unpin", "pin"]
 

@@ -18,7 +18,8 @@ from lxml import html
 from sqlalchemy import Engine, text
 
 from dailypapers.ingest.importer import ImportReport, ingest_items
-from dailypapers.ranking.trending import (
+from dailypapers.ranking import order
+from dailypapers.ranking.score import (
     TrendingParams,
     featured_at,
     hours_since_featured,
@@ -28,7 +29,7 @@ from dailypapers.ranking.trending import (
     window_start,
 )
 from dailypapers.sources.record import Listing, PaperRecord
-from dailypapers.store import accounts, ranking_queries
+from dailypapers.store import accounts, feed
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.feed import Entry
 from tests.support.server import serve_app
@@ -239,10 +240,10 @@ def test_open_ended_trending_matches_ranking_everything(engine: Engine) -> None:
     add_papers(engine, *((f"2501.{i:05d}", day, rng.randrange(500)) for i, day in enumerate(days)))
     now = featured_at(first + dt.timedelta(days=401))
     with read_tx(engine) as conn:
-        everything = rank(ranking_queries.listings_between(conn, None, None), now, PARAMS)
+        everything = rank(feed.listings_between(conn, None, None), now, PARAMS)
         assert len(everything) == 300
         for offset, limit in ((0, 5), (0, 50), (40, 30), (280, 50)):
-            page = ranking_queries.trending_between(conn, None, None, now, PARAMS, limit=limit, offset=offset)
+            page = order.trending_between(conn, None, None, now, PARAMS, limit=limit, offset=offset)
             assert [s.item.id for s in page] == [s.item.id for s in everything[offset : offset + limit]]
 
 
@@ -270,7 +271,7 @@ def test_week_trending_ranks_by_score_not_raw_upvotes(engine: Engine, tmp_path: 
         assert raw != sorted(raw, reverse=True)  # an older day had more votes, and ranks lower
         # The month ranks as at April 1: age differences matter less there, and the order is the score's.
         with read_tx(engine) as conn:
-            listed = ranking_queries.listings_between(conn, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+            listed = feed.listings_between(conn, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
         expected = [s.item.id for s in rank(listed, featured_at(dt.date(2026, 4, 1)), PARAMS)]
         month = httpx.get(f"{base}/api/daily_papers", params={"month": "2026-03"}).json()
         assert [i["paper"]["id"] for i in month] == expected
@@ -291,7 +292,7 @@ def test_trending_page_lists_the_last_seven_days(engine: Engine, tmp_path: Path)
         shown = titles(r)
         assert sorted(shown) == ["Paper 2699.00000", "Paper 2699.00003", "Paper 2699.00006"]
         with read_tx(engine) as conn:
-            recent = ranking_queries.listings_between(conn, today - dt.timedelta(days=6), today)
+            recent = feed.listings_between(conn, today - dt.timedelta(days=6), today)
         assert shown == [f"Paper {s.item.id}" for s in rank(recent, dt.datetime.now(dt.UTC), PARAMS)]
         doc = html.fromstring(r.text)
         scores = [p.text_content() for p in doc.cssselect("p.score")]
@@ -310,6 +311,6 @@ def test_trending_page_lists_the_last_seven_days(engine: Engine, tmp_path: Path)
         # The HF-shaped API without a period uses the same score over everything featured.
         api = httpx.get(f"{base}/api/daily_papers").json()
         with read_tx(engine) as conn:
-            everything = rank(ranking_queries.listings_between(conn, None, None), dt.datetime.now(dt.UTC), PARAMS)
+            everything = rank(feed.listings_between(conn, None, None), dt.datetime.now(dt.UTC), PARAMS)
         assert [i["paper"]["id"] for i in api] == [s.item.id for s in everything]
         assert len(api) == 5

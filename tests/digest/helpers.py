@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
-from dailypapers.digest.compose import Period
 from dailypapers.digest.deliver import Options, Report, deliver
 from dailypapers.ingest.importer import ImportReport, ingest_items
+from dailypapers.periods import period_of
 from dailypapers.sources.record import Listing, PaperRecord
-from dailypapers.store import subscriptions
+from dailypapers.store import subscribers
 from dailypapers.store.db import write_tx
 
 SECRET = "test-secret-key-for-signing-0123456789"  # serve_app's default secret key
@@ -38,8 +38,8 @@ def add_papers(engine: Engine, day: dt.date, *papers: tuple[str, str, str, int])
 
 def confirmed(engine: Engine, email: str, frequency: str = "daily", categories: list[str] | None = None) -> int:
     with write_tx(engine) as conn:
-        sub = subscriptions.get_or_create(conn, email, frequency)
-        subscriptions.confirm(conn, sub.pk, frequency, categories or [], [])
+        sub = subscribers.get_or_create(conn, email, frequency)
+        subscribers.confirm(conn, sub.pk, frequency, categories or [], [])
     return sub.pk
 
 
@@ -59,4 +59,4 @@ class FakeSleep:
 
 def run(engine: Engine, settings: Settings, day: dt.date = DAY, **options: object) -> Report:
     opts = Options(**{"sleep": FakeSleep(), **options})  # type: ignore[arg-type]
-    return asyncio.run(deliver(engine, settings, Period("daily", day, day), opts))
+    return asyncio.run(deliver(engine, settings, period_of("day", day), opts))

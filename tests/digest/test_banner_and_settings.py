@@ -9,7 +9,7 @@ import httpx
 from lxml import html
 from sqlalchemy import Engine
 
-from dailypapers.store import subscriptions
+from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx
 from tests.community.test_accounts_security import make_user, post, sign_in
 from tests.digest.helpers import DAY, add_papers, run, settings_for
@@ -17,9 +17,9 @@ from tests.support.server import serve_app
 from tests.support.smtp import smtp_server
 
 
-def _subscriber(engine: Engine, email: str) -> subscriptions.Subscriber | None:
+def _subscriber(engine: Engine, email: str) -> subscribers.Subscriber | None:
     with read_tx(engine) as conn:
-        return subscriptions.by_email(conn, email)
+        return subscribers.by_email(conn, email)
 
 
 def test_every_page_has_the_banner_form(engine: Engine, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from dailypapers.cli_digest import digest_app
-from dailypapers.digest.compose import parse_period
+from dailypapers.cli.digest import digest_app
+from dailypapers.digest.compose import digest_period, ledger_key
 from tests.digest.helpers import DAY, SECRET, add_papers, confirmed
 from tests.support.server import serve_app
 
@@ -35,8 +35,8 @@ def test_cli_sends_once_and_reports(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_default_period_is_the_latest_complete_one() -> None:
-    assert parse_period("daily", today=DAY).key == "daily:2026-01-04"
-    assert parse_period("weekly", today=DAY.replace(day=7)).key == "weekly:2026-W01"
+    assert ledger_key(digest_period("daily", today=DAY)) == "daily:2026-01-04"
+    assert ledger_key(digest_period("weekly", today=DAY.replace(day=7))) == "weekly:2026-W01"
 
 
 def test_subscribing_is_rate_limited(engine: Engine, tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from dailypapers.config import Settings
-from dailypapers.digest.compose import DigestPaper, Period, compose
-from dailypapers.store.subscriptions import Subscriber
+from dailypapers.digest.compose import DigestPaper, compose
+from dailypapers.periods import period_of
+from dailypapers.store.subscribers import Subscriber
 from tests.digest.helpers import SECRET
 
 DAY = dt.date(2026, 1, 5)
@@ -16,7 +17,7 @@ def _mail(title: str, paper_id: str = "2601.00001"):  # type: ignore[no-untyped-
     settings = Settings(secret_key=SECRET, base_url="https://papers.example.org")
     sub = Subscriber(7, "ada@example.org", "daily", [], [], None, None, None)
     paper = DigestPaper(1, paper_id, title, "Ada Lovelace, Alan Turing", "An abstract. " * 60, ["cs.CL"], 12, DAY)
-    return compose(settings, sub, Period("daily", DAY, DAY), [paper])
+    return compose(settings, sub, period_of("day", DAY), [paper])
 
 
 def test_html_part_has_its_css_inlined_and_no_style_block() -> None:
@@ -53,7 +54,7 @@ def test_each_subscriber_gets_their_own_links_when_the_papers_are_the_same() -> 
     mails = {}
     for pk, email in ((1, "one@example.org"), (2, "two@example.org")):
         sub = Subscriber(pk, email, "daily", [], [], None, None, None)
-        mails[pk] = compose(settings, sub, Period("daily", DAY, DAY), [paper])
+        mails[pk] = compose(settings, sub, period_of("day", DAY), [paper])
     for pk, other in ((1, 2), (2, 1)):
         html = mails[pk].get_body(("html",)).get_content()  # type: ignore[union-attr]
         text = mails[pk].get_body(("plain",)).get_content()  # type: ignore[union-attr]

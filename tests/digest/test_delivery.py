@@ -6,8 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dailypapers.digest.compose import Period, parse_period
-from dailypapers.store import subscriptions
+from dailypapers.digest.compose import digest_period, ledger_key
+from dailypapers.periods import Period, period_of
+from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx, write_tx
 from tests.digest.helpers import DAY, FakeSleep, add_papers, confirmed, run, settings_for
 from tests.support.smtp import smtp_server
@@ -51,9 +52,9 @@ def test_permanent_failure_marks_the_address_bounced(engine: Engine, tmp_path: P
         report = run(engine, settings_for(tmp_path, smtp_url=url))
         assert report.bounced == ["c@example.org"] and report.sent == EMAILS[:2]
         with read_tx(engine) as conn:
-            sub = subscriptions.by_pk(conn, pks[2])
+            sub = subscribers.by_pk(conn, pks[2])
             assert sub is not None and sub.bounced_at is not None
-            assert subscriptions.delivery_status(conn, pks[2], "daily:2026-01-05") == "failed"
+            assert subscribers.delivery_statuses(conn, [pks[2]], "daily:2026-01-05") == {pks[2]: "failed"}
         add_papers(engine, DAY.replace(day=6), ("2601.00003", "Another", "cs.IR", 1))
         later = run(engine, settings_for(tmp_path, smtp_url=url), day=DAY.replace(day=6))
         assert later.sent == EMAILS[:2] and "c@example.org" not in later.bounced
@@ -63,9 +64,10 @@ def test_permanent_failure_marks_the_address_bounced(engine: Engine, tmp_path: P
 def test_rerun_after_a_crash_finishes_the_rest_under_the_same_message_id(engine: Engine, tmp_path: Path) -> None:
     pks = _setup(engine)
     with write_tx(engine) as conn:  # a crash: a claimed but unfinished, and a finished delivery
-        subscriptions.claim_delivery(conn, pks[0], "daily:2026-01-05", "<first-try@example>")
-        subscriptions.claim_delivery(conn, pks[1], "daily:2026-01-05", "<done@example>")
-        subscriptions.mark_sent(conn, pks[1], "daily:2026-01-05", "<done@example>", [])
+        subscribers.claim_deliveries(
+            conn, "daily:2026-01-05", {pks[0]: "<first-try@example>", pks[1]: "<done@example>"}
+        )
+        subscribers.mark_sent_many(conn, "daily:2026-01-05", [(pks[1], "<done@example>", [])])
     with smtp_server() as (url, smtp):
         report = run(engine, settings_for(tmp_path, smtp_url=url), rate=1000.0)
         assert report.sent == ["a@example.org", "c@example.org"] and report.already_sent == ["b@example.org"]
@@ -76,8 +78,8 @@ def test_never_the_same_paper_twice_and_nothing_new_means_no_mail(engine: Engine
     add_papers(engine, DAY, ("2601.00001", "Sparse retrieval", "cs.IR", 5), ("2601.00002", "Big models", "cs.LG", 9))
     confirmed(engine, "a@example.org", "weekly")
     confirmed(engine, "ir@example.org", "weekly", ["cs.IR"])
-    week = parse_period("weekly", "2026-W02")
-    assert week == Period("weekly", DAY, DAY.replace(day=11)) and week.key == "weekly:2026-W02"
+    week = digest_period("weekly", "2026-W02")
+    assert week == Period("week", DAY, DAY.replace(day=11)) and ledger_key(week) == "weekly:2026-W02"
     import asyncio
 
     from dailypapers.digest.deliver import Options, deliver
@@ -92,7 +94,7 @@ def test_never_the_same_paper_twice_and_nothing_new_means_no_mail(engine: Engine
         assert first.index("Big models") < first.index("Sparse retrieval")  # more upvotes first
         # The same papers again on a later day of the next week: nothing new, so no mail.
         add_papers(engine, DAY.replace(day=12), ("2601.00001", "Sparse retrieval", "cs.IR", 5))
-        next_week = asyncio.run(deliver(engine, settings, parse_period("weekly", "2026-W03"), Options()))
+        next_week = asyncio.run(deliver(engine, settings, digest_period("weekly", "2026-W03"), Options()))
         assert next_week.sent == [] and len(next_week.nothing_new) == 2 and len(smtp.messages) == 2
 
 
@@ -136,7 +138,7 @@ def test_large_runs_compose_in_processes_send_in_parallel_and_mark_sent_in_small
         smtp.handle_DATA = handle_data  # type: ignore[method-assign]
         settings = settings_for(tmp_path, smtp_url=url)
         options = Options(sleep=FakeSleep(), retries=1, processes=2, connections=3)
-        period = Period("daily", DAY, DAY)
+        period = period_of("day", DAY)
         report = asyncio.run(deliver(engine, settings, period, options))
         assert report.bounced == ["r03@example.org"] and report.failed == []
         assert sorted(report.sent) == [e for e in emails if e != "r03@example.org"]
@@ -146,8 +148,8 @@ def test_large_runs_compose_in_processes_send_in_parallel_and_mark_sent_in_small
         with read_tx(engine) as conn:
             rows = conn.execute(text("SELECT status, count(*) FROM digest_deliveries GROUP BY status")).all()
             assert dict(rows) == {"sent": 44, "failed": 1}
-            pk = subscriptions.by_email(conn, "r20@example.org").pk  # type: ignore[union-attr]
-            assert subscriptions.received_papers(conn, pk) and len(ids) == 44
+            pk = subscribers.by_email(conn, "r20@example.org").pk  # type: ignore[union-attr]
+            assert subscribers.received_among(conn, [pk], [1, 2, 3]).get(pk) and len(ids) == 44
             got = conn.execute(text("SELECT message_id FROM digest_deliveries WHERE subscriber_pk = :s"), {"s": pk})
             assert got.scalar() == ids["r20@example.org"]
         again = asyncio.run(deliver(engine, settings, period, options))

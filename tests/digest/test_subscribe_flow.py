@@ -10,8 +10,8 @@ import httpx
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
-from dailypapers.digest import tokens
-from dailypapers.store import subscriptions
+from dailypapers.digest import links
+from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx
 from tests.digest.helpers import DAY, SECRET, add_papers, confirmed, run, settings_for
 from tests.support.server import serve_app
@@ -70,7 +70,7 @@ def test_known_and_new_addresses_get_the_same_answer(engine: Engine, tmp_path: P
         # Each request got a confirmation link; resubscribing does not change a confirmed subscription yet.
         assert [str(m["Subject"]) for m in smtp.messages] == ["Confirm your Daily Papers digest"] * 4
         with read_tx(engine) as conn:
-            known = subscriptions.by_email(conn, "known@example.org")
+            known = subscribers.by_email(conn, "known@example.org")
         assert known is not None and known.frequency == "daily" and known.active
 
 
@@ -86,26 +86,26 @@ def test_forged_expired_and_mismatched_tokens_get_a_400_page(engine: Engine, tmp
             [pk, "ada@example.org", "daily", [], []]
         )
         forged = URLSafeTimedSerializer("another-secret", salt="digest-confirm").dumps([pk, "ada@example.org"])
-        wrong_kind = tokens.subscriber_token(SECRET, "unsubscribe", pk, "ada@example.org")
-        wrong_email = tokens.subscriber_token(SECRET, "manage", pk, "eve@example.org")
+        wrong_kind = links.subscriber_token(SECRET, "unsubscribe", pk, "ada@example.org")
+        wrong_email = links.subscriber_token(SECRET, "manage", pk, "eve@example.org")
         for path in (
             f"/subscribe/confirm?token={expired}",
             f"/subscribe/confirm?token={forged}",
             "/subscribe/confirm?token=garbage",
             f"/subscribe/manage?token={wrong_kind}",
             f"/subscribe/manage?token={wrong_email}",
-            f"/unsubscribe?token={tokens.subscriber_token(SECRET, 'manage', pk, 'ada@example.org')}",
+            f"/unsubscribe?token={links.subscriber_token(SECRET, 'manage', pk, 'ada@example.org')}",
             "/unsubscribe",
         ):
             r = httpx.get(base + path)
             assert r.status_code == 400 and "invalid or has expired" in r.text, path
         with read_tx(engine) as conn:
-            assert subscriptions.by_pk(conn, pk).active  # type: ignore[union-attr]
-        manage = tokens.subscriber_token(SECRET, "manage", pk, "ada@example.org")
+            assert subscribers.by_pk(conn, pk).active  # type: ignore[union-attr]
+        manage = links.subscriber_token(SECRET, "manage", pk, "ada@example.org")
         r = httpx.post(f"{base}/subscribe/manage?token={manage}", data={"frequency": "weekly", "categories": "cs.CL"})
         assert r.status_code == 200 and "Saved." in r.text
         with read_tx(engine) as conn:
-            sub = subscriptions.by_pk(conn, pk)
+            sub = subscribers.by_pk(conn, pk)
         assert sub is not None and sub.frequency == "weekly" and sub.categories == ["cs.CL"]
 
 

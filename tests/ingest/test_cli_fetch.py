@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from dailypapers.cli import app
+from dailypapers.cli.main import app
 from tests.ingest.conftest import RSS, paper_titles
 from tests.support.replay import ReplayServer, status
 

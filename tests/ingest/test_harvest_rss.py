@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from dailypapers.ingest.harvest import harvest_rss
+from dailypapers.ingest.harvest_scheduler import JOB, HarvestScheduler
 from dailypapers.ingest.http import FetchError
-from dailypapers.ingest.scheduler import JOB, HarvestScheduler
 from dailypapers.sources.record import SourceError
 from tests.ingest.conftest import RSS, harvest_state, make_settings, paper_titles
 from tests.support.replay import ReplayServer, status

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from dailypapers import cli
+from dailypapers.cli import main as cli
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.search.background import CLAIM_TTL, EmbeddingWorker, embed_pending
 from dailypapers.search.embedder import Embedder, paper_text

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import Engine
 
 from dailypapers.ingest.importer import ImportReport, ingest_items
+from dailypapers.search.highlight import highlights
+from dailypapers.search.query import parse
 from dailypapers.sources.record import Author, PaperRecord
 from dailypapers.store import keyword, search_index
 from dailypapers.store.db import read_tx
-from dailypapers.store.search_query import parse
 from tests.search.test_query import HOSTILE
 
 LONG = (
@@ -234,7 +235,7 @@ def test_hostile_queries_never_fail(engine: Engine, pks: dict[str, int]) -> None
             assert isinstance(keyword.search(conn, q, 10), list), raw
             assert isinstance(keyword.search(conn, q, 10, 5), list), raw
             assert isinstance(keyword.matching(conn, q, list(pks.values())), set), raw
-            keyword.highlights(q, {1: (raw, raw)})
+            highlights(q, {1: (raw, raw)})
     with read_tx(engine) as conn:  # and the connection is still fine
         assert keyword.search(conn, parse("attention"), 1)
 
@@ -242,7 +243,7 @@ def test_hostile_queries_never_fail(engine: Engine, pks: dict[str, int]) -> None
 def test_highlights_escape_and_mark() -> None:
     title, abstract = PAPERS["xss"][:2]
     q = parse("attention")
-    hl = keyword.highlights(q, {7: (title, abstract), 8: ("Nothing here", "Plain <i>text</i> " * 40)})
+    hl = highlights(q, {7: (title, abstract), 8: ("Nothing here", "Plain <i>text</i> " * 40)})
     assert str(hl[7].title) == (
         "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Attention</mark> &amp; &lt;b&gt;bold&lt;/b&gt;"
     )
@@ -256,8 +257,8 @@ def test_highlights_escape_and_mark() -> None:
 
 def test_highlights_phrases_inflections_and_accents() -> None:
     q = parse('"graph neural" model cafe')
-    hl = keyword.highlights(q, {1: ("Graph Neural Networks Modeling", "Naïve models in a Café."), 2: ("", "")})
+    hl = highlights(q, {1: ("Graph Neural Networks Modeling", "Naïve models in a Café."), 2: ("", "")})
     assert str(hl[1].title) == "<mark>Graph Neural</mark> Networks <mark>Modeling</mark>"
     assert str(hl[1].snippet) == "Naïve <mark>models</mark> in a <mark>Café</mark>."
     assert str(hl[2].title) == "" and str(hl[2].snippet) == ""
-    assert str(keyword.highlights(parse("author:x cat:cs"), {1: ("A <t>", "b")})[1].title) == "A &lt;t&gt;"
+    assert str(highlights(parse("author:x cat:cs"), {1: ("A <t>", "b")})[1].title) == "A &lt;t&gt;"

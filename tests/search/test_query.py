@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from dailypapers.store.search_query import MAX_TERMS, Query, parse, spans, stem
+from dailypapers.search.query import MAX_TERMS, Query, parse, spans, stem
 
 D = dt.date
 

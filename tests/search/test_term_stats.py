@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from dailypapers.ingest.importer import ImportReport, ingest_items
+from dailypapers.search.query import parse
 from dailypapers.sources.record import PaperRecord
 from dailypapers.store import keyword, search_index, term_stats
 from dailypapers.store.db import make_engine, migrate, read_tx
-from dailypapers.store.search_query import parse
 
 
 def test_common_words_are_left_out_beside_rarer_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from dailypapers.cli_common import console, load_settings, open_store
+from dailypapers.cli.common import console, load_settings, store
 
 digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
 
@@ -31,21 +31,18 @@ def send(
     retries: Annotated[int, typer.Option(help="tries again after a temporary failure")] = 3,
 ) -> None:
     """Send the digest of one period to every confirmed subscriber of FREQUENCY who has not had it."""
-    from dailypapers.digest.compose import parse_period
+    from dailypapers.digest.compose import digest_period, ledger_key
     from dailypapers.digest.deliver import Options, deliver
 
     try:
-        when = parse_period(frequency, period)
+        when = digest_period(frequency, period)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     settings = load_settings()
-    engine = open_store(settings)
-    try:
+    with store(settings) as engine:
         report = asyncio.run(deliver(engine, settings, when, Options(retries=retries, rate=rate)))
-    finally:
-        engine.dispose()
     console.print(
-        f"{when.key}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
+        f"{ledger_key(when)}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
         f"nothing new {len(report.nothing_new)}, bounced {len(report.bounced)}, failed {len(report.failed)}"
     )
     if report.failed:

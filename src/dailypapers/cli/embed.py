@@ -10,15 +10,18 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from dailypapers import cli_common
-from dailypapers.cli_common import console, load_settings
+from dailypapers.cli.common import console, load_settings, store
+from dailypapers.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class _Rate(ProgressColumn):
@@ -39,10 +42,7 @@ def embed(
     ] = None,
 ) -> None:
     """Embed the title and abstract of every paper that has no up-to-date embedding (reports papers/s)."""
-    from dailypapers.search.background import embed_pending
-    from dailypapers.search.embedder import EmbedderError, get_embedder
-    from dailypapers.store import vectors
-    from dailypapers.store.db import read_tx
+    from dailypapers.search.embedder import EmbedderError
 
     settings = load_settings()
     settings = dataclasses.replace(
@@ -50,45 +50,53 @@ def embed(
         embed_device=device if device is not None else settings.embed_device,
         embed_batch_size=batch_size or settings.embed_batch_size,
     )
-    engine = cli_common.open_store(settings)
-    try:
-        embedder = get_embedder(settings)
-        with read_tx(engine) as conn:
-            todo = vectors.count_papers(conn) if all_ else vectors.count_stale(conn, embedder.name)
-        todo = min(todo, limit) if limit else todo
-        if not todo:
-            console.print(f"Embedded 0 papers: all are up to date ({escape(embedder.name)}).", highlight=False)
-        else:
-            began = time.perf_counter()
-            embedder.encode(["warm up"])  # load the model before the clock starts
-            loaded = time.perf_counter() - began
-            where = getattr(embedder, "device", "") or settings.embed_device or "auto"
-            console.print(f"{escape(embedder.name)} loaded on {escape(where)} in {loaded:.1f} s", highlight=False)
-            columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), _Rate(), TimeRemainingColumn())
-            with Progress(*columns, console=console) as progress:
-                task = progress.add_task("embed", total=todo)
-                report = embed_pending(
-                    engine,
-                    embedder,
-                    limit=limit,
-                    force=all_,
-                    chunk=max(512, 8 * settings.embed_batch_size),
-                    progress=lambda n: progress.advance(task, n),
-                )
-            console.print(
-                f"Embedded {report.embedded} papers in {report.seconds:.1f} s: {report.rate:.1f} papers/s "
-                f"(batch size {settings.embed_batch_size})",
-                highlight=False,
+    with store(settings) as engine:
+        try:
+            _embed(engine, settings, limit=limit, all_=all_, export=export)
+        except EmbedderError as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from exc
+
+
+def _embed(engine: Engine, settings: Settings, *, limit: int | None, all_: bool, export: Path | None) -> None:
+    """Embed what needs it, with a progress bar; then the index file (SQLite) and the export."""
+    from dailypapers.search.background import embed_pending
+    from dailypapers.search.embedder import get_embedder
+    from dailypapers.store import papers, vectors
+    from dailypapers.store.db import read_tx
+
+    embedder = get_embedder(settings)
+    with read_tx(engine) as conn:
+        todo = papers.count_papers(conn) if all_ else vectors.count_stale(conn, embedder.name)
+    todo = min(todo, limit) if limit else todo
+    if not todo:
+        console.print(f"Embedded 0 papers: all are up to date ({escape(embedder.name)}).", highlight=False)
+    else:
+        began = time.perf_counter()
+        embedder.encode(["warm up"])  # load the model before the clock starts
+        loaded = time.perf_counter() - began
+        where = getattr(embedder, "device", "") or settings.embed_device or "auto"
+        console.print(f"{escape(embedder.name)} loaded on {escape(where)} in {loaded:.1f} s", highlight=False)
+        columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), _Rate(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("embed", total=todo)
+            report = embed_pending(
+                engine,
+                embedder,
+                limit=limit,
+                force=all_,
+                chunk=max(512, 8 * settings.embed_batch_size),
+                progress=lambda n: progress.advance(task, n),
             )
-        if engine.dialect.name == "sqlite":
-            _update_index_file(engine, settings, embedder)
-        if export:
-            _export(engine, embedder.name, embedder.dim, export)
-    except EmbedderError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+        console.print(
+            f"Embedded {report.embedded} papers in {report.seconds:.1f} s: {report.rate:.1f} papers/s "
+            f"(batch size {settings.embed_batch_size})",
+            highlight=False,
+        )
+    if settings.is_sqlite:
+        _update_index_file(engine, settings, embedder)
+    if export:
+        _export(engine, embedder.name, embedder.dim, export)
 
 
 def _update_index_file(engine, settings, embedder) -> None:  # type: ignore[no-untyped-def]

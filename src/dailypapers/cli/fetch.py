@@ -8,28 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from dailypapers.cli_common import console, load_settings, open_store
+from dailypapers.cli.common import REPORT_COLUMNS, console, load_settings, print_report, store
 
 fetch_app = typer.Typer(help="Harvest live from arXiv (at most one request per 3 s).", no_args_is_help=True)
 
-COLUMNS = ("new", "updated", "unchanged", "rejected", "featured", "pages", "requests")
 PREFIXES = ("arXiv", "arXivRaw", "oai_dc")
-
-
-def _print(title: str, report) -> None:  # type: ignore[no-untyped-def]
-    table = Table(title=title)
-    for col in COLUMNS:
-        table.add_column(col, justify="right")
-    table.add_row(*(str(getattr(report, c)) for c in COLUMNS))
-    console.print(table)
-    if report.resumed_from:
-        console.print(f"Resumed an interrupted harvest at {report.resumed_from}", highlight=False)
-    for line in report.errors[:20]:
-        console.print(f"[yellow]rejected:[/yellow] {escape(line)}", highlight=False)
-    if report.rejected > 20:
-        console.print(f"... and {report.rejected - 20} more rejected records")
 
 
 def _run(title: str, harvest: Callable[..., object]) -> None:
@@ -38,16 +22,16 @@ def _run(title: str, harvest: Callable[..., object]) -> None:
     from dailypapers.sources.record import SourceError
 
     settings = load_settings()
-    engine = open_store(settings)
-    try:
-        report = harvest(engine, settings)
-    except (FetchError, SourceError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        console.print("Pages fetched before the error are saved; run the same command again to resume.")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
-    _print(title, report)
+    with store(settings) as engine:
+        try:
+            report = harvest(engine, settings)
+        except (FetchError, SourceError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            console.print("Pages fetched before the error are saved; run the same command again to resume.")
+            raise typer.Exit(1) from exc
+    print_report(title, report, (*REPORT_COLUMNS, "pages", "requests"))
+    if report.resumed_from:
+        console.print(f"Resumed an interrupted harvest at {report.resumed_from}", highlight=False)
 
 
 def _check_date(value: str | None) -> str | None:

@@ -16,13 +16,12 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
-from dailypapers.cli_common import console, load_settings, open_store
-from dailypapers.cli_digest import digest_app
-from dailypapers.cli_embed import embed
-from dailypapers.cli_fetch import fetch_app
-from dailypapers.cli_users import users_app
+from dailypapers.cli.common import console, load_settings, print_report, store
+from dailypapers.cli.digest import digest_app
+from dailypapers.cli.embed import embed
+from dailypapers.cli.fetch import fetch_app
+from dailypapers.cli.users import users_app
 from dailypapers.sources.record import SourceError
 
 app = typer.Typer(help="Daily Papers: a self-hostable daily feed of research papers.", no_args_is_help=True)
@@ -30,26 +29,13 @@ app.add_typer(fetch_app, name="fetch")
 app.add_typer(users_app, name="user")
 app.add_typer(digest_app, name="digest")
 app.command()(embed)
-_settings = load_settings
-_engine = open_store
 
 
 @app.command()
 def migrate() -> None:
     """Create the database or apply pending migrations."""
-    _engine(_settings())
-
-
-def _print_report(title: str, report) -> None:  # type: ignore[no-untyped-def]
-    table = Table(title=title)
-    for col in ("new", "updated", "unchanged", "rejected", "featured"):
-        table.add_column(col, justify="right")
-    table.add_row(*(str(getattr(report, c)) for c in ("new", "updated", "unchanged", "rejected", "featured")))
-    console.print(table)
-    for line in report.errors[:20]:
-        console.print(f"[yellow]rejected:[/yellow] {escape(line)}", highlight=False)
-    if report.rejected > 20:
-        console.print(f"... and {report.rejected - 20} more rejected records")
+    with store(load_settings()):
+        pass
 
 
 @app.command("import")
@@ -65,8 +51,7 @@ def import_(
     if fmt and fmt not in FORMATS:
         console.print(f"[red]error:[/red] unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
         raise typer.Exit(2)
-    settings = _settings()
-    engine = _engine(settings)
+    settings = load_settings()
     total = ImportReport()
     failed = 0
     columns = (
@@ -76,7 +61,7 @@ def import_(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with store(settings) as engine, Progress(*columns, console=console, transient=False) as progress:
         for path in paths:
             size = path.stat().st_size if path.is_file() else 0
             task = progress.add_task(path.name[:40], total=size)
@@ -97,7 +82,7 @@ def import_(
                 progress.console.print(f"{path}: resumed after line {report.resumed_from_line}")
             total.add(report)
         _index_for_search(engine, progress)
-    _print_report("Import", total)
+    print_report("Import", total)
     if failed:
         raise typer.Exit(1)
 
@@ -120,12 +105,12 @@ def demo(
     """Load the bundled demo data (real records of the fixtures and the seed page's papers)."""
     from dailypapers.ingest.demo import load_demo
 
-    engine = _engine(_settings())
-    report = load_demo(engine, only_if_empty=if_empty)
+    with store(load_settings()) as engine:
+        report = load_demo(engine, only_if_empty=if_empty)
     if report is None:
         console.print("Database already has papers; demo data not loaded.")
     else:
-        _print_report("Demo data", report)
+        print_report("Demo data", report)
 
 
 @app.command()
@@ -137,8 +122,9 @@ def serve(
     """Serve the site (migrating the database first)."""
     import uvicorn
 
-    settings = _settings()
-    _engine(settings)
+    settings = load_settings()
+    with store(settings):
+        pass
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers

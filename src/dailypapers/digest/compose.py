@@ -3,62 +3,48 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from html import escape
 
 import css_inline
 import jinja2
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from dailypapers import periods
 from dailypapers.config import Settings
 from dailypapers.digest import links
+from dailypapers.digest.prefs import FREQUENCIES
 from dailypapers.mail import outbox
-from dailypapers.ranking.trending import TrendingParams, hours_since_featured, reference_time, score
-from dailypapers.store import subscriptions
-from dailypapers.store.subscriptions import Subscriber
+from dailypapers.periods import Period
+from dailypapers.ranking import order
+from dailypapers.ranking.score import TrendingParams
+from dailypapers.store.subscribers import Subscriber
 
 MAX_PAPERS = 10
 SNIPPET = 300
 
 
-@dataclass(frozen=True)
-class Period:
-    """A daily or weekly period: its ledger key ('daily:2026-11-27', 'weekly:2026-W48') and days."""
-
-    frequency: str
-    start: dt.date
-    end: dt.date
-
-    @property
-    def key(self) -> str:
-        if self.frequency == "daily":
-            return f"daily:{self.start.isoformat()}"
-        year, week, _ = self.start.isocalendar()
-        return f"weekly:{year}-W{week:02d}"
-
-    @property
-    def label(self) -> str:
-        return self.key.split(":", 1)[1]
-
-
-def parse_period(frequency: str, value: str | None = None, today: dt.date | None = None) -> Period:
-    """`value` ('YYYY-MM-DD' daily, 'YYYY-Www' weekly) or, if None, the latest complete period before `today`."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    if frequency == "daily":
-        day = dt.date.fromisoformat(value) if value else today - dt.timedelta(days=1)
-        return Period("daily", day, day)
-    if frequency != "weekly":
-        raise ValueError("frequency is 'daily' or 'weekly'")
+def digest_period(frequency: str, value: str | None = None, today: dt.date | None = None) -> Period:
+    """The period a `frequency` digest mails: `value` ('YYYY-MM-DD' daily, 'YYYY-Www' weekly) or, if None,
+    the latest one over before `today` (UTC today by default). ValueError names what is wrong."""
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"frequency is one of {', '.join(FREQUENCIES)}, not {frequency!r}")
+    kind = FREQUENCIES[frequency]
     if value:
-        try:
-            year, week = value.upper().split("-W")
-            monday = dt.date.fromisocalendar(int(year), int(week), 1)
-        except ValueError as exc:
-            raise ValueError(f"a week looks like 2026-W48, not {value!r}") from exc
-    else:
-        monday = today - dt.timedelta(days=today.weekday() + 7)
-    return Period("weekly", monday, monday + dt.timedelta(days=6))
+        return periods.parse(kind, value)
+    return periods.latest_complete(kind, today or dt.datetime.now(dt.UTC).date())
+
+
+def frequency_of(period: Period) -> str:
+    """'daily' for a day's digest, 'weekly' for a week's."""
+    return next(f for f, kind in FREQUENCIES.items() if kind == period.kind)
+
+
+def ledger_key(period: Period) -> str:
+    """The delivery ledger's name of a period's digest: 'daily:2026-11-27', 'weekly:2026-W48'."""
+    return f"{frequency_of(period)}:{period.key}"
 
 
 @dataclass(frozen=True)
@@ -73,32 +59,20 @@ class DigestPaper:
     categories: list[str]
     upvotes: int
     day: dt.date
-    score: float = 0.0
-
-
-_SQL = """
-SELECT p.pk, p.id, p.title, p.authors_text, p.abstract, p.categories, l.day,
-       coalesce(l.upvotes, 0) + p.votes AS upvotes
-FROM daily_listings l JOIN papers p ON p.pk = l.paper_pk
-WHERE l.day >= :start AND l.day <= :end AND NOT p.withdrawn
-"""
 
 
 def period_papers(conn: Connection, period: Period, params: TrendingParams) -> list[DigestPaper]:
-    """The period's featured papers (each once), best trending score first."""
-    best: dict[int, DigestPaper] = {}
-    now = reference_time(period.end)
-    for row in conn.execute(text(_SQL), {"start": period.start, "end": period.end}):
-        day = row.day if isinstance(row.day, dt.date) else dt.date.fromisoformat(str(row.day))
-        cats = row.categories if isinstance(row.categories, list) else subscriptions.json_list(row.categories)
-        upvotes = int(row.upvotes or 0)
-        paper = DigestPaper(
-            int(row.pk), row.id, row.title or "", row.authors_text or "", row.abstract or "", cats, upvotes, day
-        )
-        paper = DigestPaper(**{**paper.__dict__, "score": score(upvotes, hours_since_featured(day, now), params)})
-        if paper.pk not in best or paper.score > best[paper.pk].score:
-            best[paper.pk] = paper
-    return sorted(best.values(), key=lambda p: (-p.score, -p.upvotes, p.id))
+    """The period's featured papers in the feed's own trending order for that period (ranking.order), each
+    once (where it ranks best), leaving out withdrawn papers."""
+    seen: set[int] = set()
+    papers = []
+    for e in order.ordered(conn, params, period, sort="trending", limit=None):
+        if e.pk in seen or e.withdrawn or e.day is None:
+            continue
+        seen.add(e.pk)
+        authors = ", ".join(a["name"] for a in e.authors)
+        papers.append(DigestPaper(e.pk, e.id, e.title, authors, e.abstract, e.categories, e.upvotes, e.day))
+    return papers
 
 
 def matches(paper: DigestPaper, sub: Subscriber) -> bool:
@@ -111,10 +85,10 @@ def matches(paper: DigestPaper, sub: Subscriber) -> bool:
     return any(k.lower() in haystack for k in sub.keywords)
 
 
-def select_papers(conn: Connection, sub: Subscriber, papers: list[DigestPaper]) -> list[DigestPaper]:
-    """The subscriber's share of `papers`: matching, never mailed to them before, at most MAX_PAPERS."""
-    received = subscriptions.received_papers(conn, sub.pk)
-    return [p for p in papers if p.pk not in received and matches(p, sub)][:MAX_PAPERS]
+def choose(sub: Subscriber, papers: list[DigestPaper], received: Iterable[int]) -> list[DigestPaper]:
+    """The subscriber's share of `papers`: matching, not among the `received` paper pks, at most MAX_PAPERS."""
+    seen = set(received)
+    return [p for p in papers if p.pk not in seen and matches(p, sub)][:MAX_PAPERS]
 
 
 def _snippet(abstract: str) -> str:
@@ -147,12 +121,15 @@ def _bodies_for(base_url: str, period: Period, papers: list[DigestPaper]) -> tup
     key = (base_url, period, tuple((p.pk, p.title, p.authors, p.abstract, p.upvotes, p.id) for p in papers))
     found = _bodies.get(key)
     if found is None:
-        what = "Daily" if period.frequency == "daily" else "Weekly"
-        subject = f"{what} Papers digest, {period.label}: {len(papers)} paper{'s' if len(papers) != 1 else ''}"
+        frequency = frequency_of(period)
+        subject = (
+            f"{frequency.title()} Papers digest, {period.key}: {len(papers)} paper{'s' if len(papers) != 1 else ''}"
+        )
         shown = [{**p.__dict__, "arxiv": not p.id.startswith("local-")} for p in papers]
         context = {
             "subject": subject,
             "period": period,
+            "frequency": frequency,
             "papers": shown,
             "base_url": base_url,
             "manage": _MANAGE,

@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -32,12 +32,13 @@ from aiosmtplib.email import extract_recipients, extract_sender
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
-from dailypapers.digest.compose import MAX_PAPERS, DigestPaper, Period, compose, matches, period_papers
+from dailypapers.digest.compose import DigestPaper, choose, compose, frequency_of, ledger_key, period_papers
 from dailypapers.mail import outbox
-from dailypapers.ranking.trending import TrendingParams
-from dailypapers.store import subscriptions
+from dailypapers.periods import Period
+from dailypapers.ranking.score import TrendingParams
+from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx, write_tx
-from dailypapers.store.subscriptions import Subscriber
+from dailypapers.store.subscribers import Subscriber
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -226,11 +227,11 @@ class _Ledger:
         if not self.sent and not self.failed:
             return
         with write_tx(self.engine) as conn:
-            subscriptions.mark_sent_many(conn, self.period, self.sent)
+            subscribers.mark_sent_many(conn, self.period, self.sent)
             for pk, error, bounced in self.failed:
-                subscriptions.mark_failed(conn, pk, self.period, error)
+                subscribers.mark_failed(conn, pk, self.period, error)
                 if bounced:
-                    subscriptions.mark_bounced(conn, pk)
+                    subscribers.mark_bounced(conn, pk)
         self.sent, self.failed = [], []
 
     async def wait(self, awaitable: Awaitable[T]) -> T:
@@ -252,12 +253,6 @@ class _Job:
     outgoing: asyncio.Future[Outgoing]
 
 
-def _choose(sub: Subscriber, papers: list[DigestPaper], received: Iterable[int]) -> list[DigestPaper]:
-    """As `compose.select_papers`, with the papers already received fetched per page."""
-    seen = set(received)
-    return [p for p in papers if p.pk not in seen and matches(p, sub)][:MAX_PAPERS]
-
-
 async def _produce(
     engine: Engine,
     period: Period,
@@ -272,10 +267,10 @@ async def _produce(
     after, paper_pks = 0, [p.pk for p in papers]
     while True:
         with read_tx(engine) as conn:
-            page = subscriptions.active_page(conn, period.frequency, after, PAGE)
+            page = subscribers.active_page(conn, frequency_of(period), after, PAGE)
             pks = [s.pk for s in page]
-            statuses = subscriptions.delivery_statuses(conn, pks, period.key)
-            received = subscriptions.received_among(conn, pks, paper_pks)
+            statuses = subscribers.delivery_statuses(conn, pks, ledger_key(period))
+            received = subscribers.received_among(conn, pks, paper_pks)
         if not page:
             break
         after = page[-1].pk
@@ -283,7 +278,7 @@ async def _produce(
         for sub in page:
             if statuses.get(sub.pk) == "sent":
                 report.already_sent.append(sub.email)
-            elif chosen := _choose(sub, papers, received.get(sub.pk, ())):
+            elif chosen := choose(sub, papers, received.get(sub.pk, ())):
                 todo.append((sub, chosen))
             else:
                 report.nothing_new.append(sub.email)
@@ -291,7 +286,7 @@ async def _produce(
             group = todo[start : start + CLAIM]
             with write_tx(engine) as conn:
                 fresh = {sub.pk: make_msgid(domain=domain) for sub, _ in group}
-                claimed = subscriptions.claim_deliveries(conn, period.key, fresh)
+                claimed = subscribers.claim_deliveries(conn, ledger_key(period), fresh)
             for sub, chosen in group:
                 if sub.pk not in claimed:  # sent meanwhile, by another run
                     report.already_sent.append(sub.email)
@@ -369,13 +364,13 @@ async def deliver(engine: Engine, settings: Settings, period: Period, options: O
     report = Report()
     with read_tx(engine) as conn:
         papers = period_papers(conn, period, TrendingParams.from_settings(settings))
-        large = subscriptions.count_active(conn, period.frequency) >= LARGE
+        large = subscribers.count_active(conn, frequency_of(period)) >= LARGE
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     processes = options.processes if options.processes is not None else cpus if large and cpus > 1 else 0
     connections = options.connections or (CONNECTIONS if large else 1)
     domain = urlsplit(settings.base_url).hostname or "localhost"
     composer = _Composer(settings, period, papers, processes)
-    ledger = _Ledger(engine, period.key)
+    ledger = _Ledger(engine, ledger_key(period))
     pacer = _Pacer(options)
     mailers = [Mailer(settings) for _ in range(connections)]
     queue: asyncio.Queue[_Job | None] = asyncio.Queue(QUEUE)

@@ -1,46 +1,76 @@
-"""The mails and links of a subscription: confirmation, manage and unsubscribe."""
+"""Signed links of a subscription: confirm (expires after 7 days), manage and unsubscribe (no expiry).
+
+Every token names the subscriber's pk and email, so it stops working if the row is reused for another
+address, and each kind has its own salt, so one kind cannot stand in for another.
+"""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from dailypapers.config import Settings
-from dailypapers.digest import tokens
-from dailypapers.digest.prefs import Preferences
-from dailypapers.mail import outbox
-from dailypapers.store import subscriptions
-from dailypapers.store.db import write_tx
 
-log = logging.getLogger(__name__)
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+
+
+class BadToken(Exception):
+    """A forged, altered, expired or stale link."""
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation link carries: who, and the preferences asked for."""
+
+    pk: int
+    email: str
+    frequency: str
+    categories: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+
+def confirm_token(secret: str, c: Confirmation) -> str:
+    payload = [c.pk, c.email, c.frequency, c.categories, c.keywords]
+    return URLSafeTimedSerializer(secret, salt="digest-confirm").dumps(payload)
+
+
+def read_confirm_token(secret: str, token: str, max_age: int = CONFIRM_MAX_AGE) -> Confirmation:
+    try:
+        data: Any = URLSafeTimedSerializer(secret, salt="digest-confirm").loads(token, max_age=max_age)
+        pk, email, frequency, categories, keywords = data
+        return Confirmation(int(pk), str(email), str(frequency), list(categories), list(keywords))
+    except (BadSignature, ValueError, TypeError) as exc:  # SignatureExpired is a BadSignature
+        raise BadToken(str(exc)) from exc
+
+
+def _plain(secret: str, kind: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=f"digest-{kind}")
+
+
+def subscriber_token(secret: str, kind: str, pk: int, email: str) -> str:
+    """A `manage` or `unsubscribe` token for subscriber `pk` at `email`."""
+    return _plain(secret, kind).dumps([pk, email])
+
+
+def read_subscriber_token(secret: str, kind: str, token: str) -> tuple[int, str]:
+    try:
+        pk, email = _plain(secret, kind).loads(token)
+        return int(pk), str(email)
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise BadToken(str(exc)) from exc
+
+
+def confirm_url(settings: Settings, c: Confirmation) -> str:
+    return f"{settings.base_url}/subscribe/confirm?token={confirm_token(settings.ensure_secret_key(), c)}"
 
 
 def manage_url(settings: Settings, pk: int, email: str) -> str:
-    token = tokens.subscriber_token(settings.ensure_secret_key(), "manage", pk, email)
+    token = subscriber_token(settings.ensure_secret_key(), "manage", pk, email)
     return f"{settings.base_url}/subscribe/manage?token={token}"
 
 
 def unsubscribe_url(settings: Settings, pk: int, email: str) -> str:
-    token = tokens.subscriber_token(settings.ensure_secret_key(), "unsubscribe", pk, email)
+    token = subscriber_token(settings.ensure_secret_key(), "unsubscribe", pk, email)
     return f"{settings.base_url}/unsubscribe?token={token}"
-
-
-async def request_subscription(settings: Settings, engine: object, prefs: Preferences) -> None:
-    """Record the address (unconfirmed if new) and mail it a confirmation link; nothing else is sent.
-
-    Known and new addresses get the same treatment, so callers can answer the same either way.
-    """
-    with write_tx(engine) as conn:  # type: ignore[arg-type]
-        sub = subscriptions.get_or_create(conn, prefs.email, prefs.frequency)
-    confirmation = tokens.Confirmation(sub.pk, sub.email, prefs.frequency, prefs.categories, prefs.keywords)
-    token = tokens.confirm_token(settings.ensure_secret_key(), confirmation)
-    link = f"{settings.base_url}/subscribe/confirm?token={token}"
-    text = (
-        f"Someone (hopefully you) asked for the {prefs.frequency} Daily Papers digest at this address.\n\n"
-        f"Confirm with this link (it works for 7 days):\n{link}\n\n"
-        "If it was not you, ignore this message and nothing more will be sent.\n"
-    )
-    msg = outbox.message(settings, sub.email, "Confirm your Daily Papers digest", text)
-    try:
-        await outbox.send(settings, msg)
-    except Exception:  # the answer must not depend on the mail server
-        log.exception("could not send a digest confirmation")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
+from dailypapers.accounts.rules import email_problem, normal_email
+from dailypapers.problems import BadRequest
+
 CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,31}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
-FREQUENCIES = ("daily", "weekly")
+# Subscription frequencies and the kind of period (dailypapers.periods) each mails.
+FREQUENCIES = {"daily": "day", "weekly": "week"}
 MAX_ITEMS = 20
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(BadRequest):
     """A subscription request that cannot be accepted; the message says why."""
 
 
@@ -48,9 +51,9 @@ def check(email: object, frequency: object, categories: object = None, keywords:
     """The request as `Preferences`, or `InvalidRequest`."""
     if not isinstance(email, str) or CONTROL.search(email):
         raise InvalidRequest("The email address must not contain control characters or line breaks.")
-    email = email.strip().lower()
-    if len(email) > 320 or not EMAIL.fullmatch(email):
-        raise InvalidRequest("That does not look like an email address.")
+    email = normal_email(email)
+    if problem := email_problem(email):
+        raise InvalidRequest(problem)
     if frequency not in FREQUENCIES:
         raise InvalidRequest("Frequency is 'daily' or 'weekly'.")
     cats = _items(categories, "Categories")  # type: ignore[arg-type]

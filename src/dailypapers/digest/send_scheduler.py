@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
-from dailypapers.digest.compose import parse_period
+from dailypapers.digest.compose import digest_period, ledger_key
 from dailypapers.digest.deliver import deliver
 from dailypapers.store import bookkeeping
 from dailypapers.store.db import write_tx
@@ -43,14 +43,15 @@ class DigestScheduler:
         local_today = now.astimezone(ZoneInfo(self.settings.digest_timezone)).date()
         sent = []
         for frequency in self.due(now):
-            period = parse_period(frequency, None, today=local_today)
+            period = digest_period(frequency, None, today=local_today)
+            key = ledger_key(period)
             with write_tx(self.engine) as conn:
-                if not bookkeeping.claim_job(conn, "digest", period.key):
+                if not bookkeeping.claim_job(conn, "digest", key):
                     continue
             asyncio.run(deliver(self.engine, self.settings, period))
             with write_tx(self.engine) as conn:
-                bookkeeping.finish_job(conn, "digest", period.key)
-            sent.append(period.key)
+                bookkeeping.finish_job(conn, "digest", key)
+            sent.append(key)
         return sent
 
     def _loop(self) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from dailypapers.ingest.importer import ImportReport, import_file
-from dailypapers.store import search_index
+from dailypapers.store import papers, search_index
 from dailypapers.store.db import read_tx, write_tx
-from dailypapers.store.schema import Paper
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 # Precomputed embeddings of the demo papers (PROVENANCE.md says how they were made), so semantic
@@ -31,7 +30,7 @@ def load_demo(engine: Engine, *, only_if_empty: bool = False) -> ImportReport | 
     storing the shipped embeddings of demo papers that lack one (a database made before they shipped)."""
     if only_if_empty:
         with read_tx(engine) as conn:
-            if conn.execute(select(func.count()).select_from(Paper)).scalar():
+            if papers.count_papers(conn):
                 load_demo_embeddings(engine)
                 return None
     report = ImportReport()

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.ingest.harvest import HarvestReport, harvest_rss
@@ -53,23 +53,6 @@ class HarvestScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _claim(self, conn: Connection, period: str) -> bool:
-        if bookkeeping.claim_job(conn, JOB, period):
-            return True
-        jobs = bookkeeping.jobs
-        cutoff = _utc_now() - self.stale_after
-        taken = conn.execute(
-            update(jobs)
-            .where(
-                jobs.c.job == JOB,
-                jobs.c.period == period,
-                jobs.c.finished_at.is_(None),
-                jobs.c.started_at <= cutoff,
-            )
-            .values(started_at=_utc_now())
-        )
-        return taken.rowcount == 1
-
     def run_once(self, now: dt.datetime) -> bool:
         """Harvest today's listing if it is time and this process wins the day's claim.
 
@@ -84,7 +67,7 @@ class HarvestScheduler:
             return False
         period = now.date().isoformat()
         with write_tx(self.engine) as conn:
-            if not self._claim(conn, period):
+            if not bookkeeping.claim_job(conn, JOB, period, stale_after=self.stale_after):
                 return False
         log.info("harvesting the %s listing of %s", period, ", ".join(categories))
         self.last_report = harvest_rss(self.engine, self.settings, categories, client=self.client)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.ingest.http import FetchError, PoliteClient, RateLimiter
@@ -21,9 +21,8 @@ from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.arxiv_atom import ArxivApiError, parse_feed
 from dailypapers.sources.arxiv_ids import normalize_arxiv_id
 from dailypapers.sources.record import SourceError
-from dailypapers.store import search_index
+from dailypapers.store import feed, search_index
 from dailypapers.store.db import read_tx
-from dailypapers.store.schema import Paper
 
 # A person is waiting for the answer: retry less than a harvest would (backoff doubles each time).
 LOOKUP_RETRIES = 2
@@ -59,8 +58,8 @@ def shared_limiter(settings: Settings) -> RateLimiter:
 def stored_paper_id(engine: Engine, arxiv_id: str) -> str | None:
     """`arxiv_id` when that paper is in the store, else None."""
     with read_tx(engine) as conn:
-        found = conn.execute(select(Paper.__table__.c.id).where(Paper.__table__.c.id == arxiv_id)).scalar()
-    return str(found) if found is not None else None
+        found = feed.paper_pk_of(conn, arxiv_id)
+    return arxiv_id if found is not None else None
 
 
 def _client(settings: Settings, client: PoliteClient | None) -> AbstractContextManager[PoliteClient]:

@@ -1,23 +1,2 @@
-"""How papers are ranked across days: the trending score (see docs/ranking.md)."""
-
-from dailypapers.ranking.trending import (
-    Scored,
-    TrendingParams,
-    featured_at,
-    hours_since_featured,
-    rank,
-    reference_time,
-    score,
-    window_start,
-)
-
-__all__ = [
-    "Scored",
-    "TrendingParams",
-    "featured_at",
-    "hours_since_featured",
-    "rank",
-    "reference_time",
-    "score",
-    "window_start",
-]
+"""How papers are ordered: the trending score (`score`, pure arithmetic) and the order of every view of
+the feed (`order`: pages, API, Atom and digests). docs/ranking.md explains the choices."""

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.search.embedder import Embedder, EmbedderError, get_embedder, paper_text
-from dailypapers.store import vectors
+from dailypapers.store import papers, vectors
 from dailypapers.store.db import read_tx, write_tx
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class EmbeddingWorker:
     def run_once(self, *, full: bool) -> int:
         """One round: all papers (`full`) or only those past the last seen pk. Returns how many were embedded."""
         with read_tx(self.engine) as conn:
-            top = vectors.max_paper_pk(conn)
+            top = papers.max_paper_pk(conn)
         if not full and top <= self.seen_pk:
             return 0
         report = embed_pending(

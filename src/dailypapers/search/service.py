@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
+from dailypapers.search.query import Query, parse
 from dailypapers.store import keyword, vectors
 from dailypapers.store.db import read_tx
-from dailypapers.store.search_query import Query, parse
 
 if TYPE_CHECKING:
     from dailypapers.search.semantic import SemanticIndex

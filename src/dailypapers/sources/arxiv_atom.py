@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .arxiv_ids import InvalidArxivId, parse_arxiv_id
-from .links import find_links
-from .record import Author, PaperRecord, SourceError, Version, clean_text
+from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.code_links import find_links
+from dailypapers.sources.record import Author, PaperRecord, SourceError, Version, clean_text
 
 SOURCE = "arxiv-api"
 

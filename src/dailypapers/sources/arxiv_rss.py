@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .arxiv_atom import children, localname, parse_xml, split_authors, text_of
-from .arxiv_ids import InvalidArxivId, parse_arxiv_id
-from .links import find_links
-from .record import PaperRecord, SourceError, Version, clean_text
+from dailypapers.sources.arxiv_atom import children, localname, parse_xml, split_authors, text_of
+from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.code_links import find_links
+from dailypapers.sources.record import PaperRecord, SourceError, Version, clean_text
 
 SOURCE = "arxiv-rss"
 

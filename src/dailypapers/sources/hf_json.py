@@ -12,8 +12,8 @@ from typing import IO, Any
 import orjson
 
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.code_links import find_links
 from dailypapers.sources.dates import parse_iso
-from dailypapers.sources.links import find_links
 from dailypapers.sources.record import Author, Listing, PaperRecord, SourceError, Submitter, clean_text
 
 SOURCE = "huggingface"

@@ -8,8 +8,8 @@ from typing import IO, Any
 import orjson
 
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.code_links import find_links
 from dailypapers.sources.dates import parse_iso, parse_rfc2822
-from dailypapers.sources.links import find_links
 from dailypapers.sources.record import Author, PaperRecord, SourceError, Version, clean_text
 
 SOURCE = "kaggle"

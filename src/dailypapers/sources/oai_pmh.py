@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .arxiv_atom import (
+from dailypapers.sources.arxiv_atom import (
     is_withdrawal_comment,
     localname,
     parse_iso_datetime,
@@ -39,9 +39,9 @@ from .arxiv_atom import (
     split_authors,
     text_of,
 )
-from .arxiv_ids import InvalidArxivId, parse_arxiv_id
-from .links import find_links
-from .record import Author, PaperRecord, SourceError, Version
+from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.code_links import find_links
+from dailypapers.sources.record import Author, PaperRecord, SourceError, Version
 
 _FORMATS = {
     "arxiv.org/oai/arxivraw": "arXivRaw",

@@ -12,7 +12,7 @@ from typing import IO
 
 import orjson
 
-from dailypapers.sources.links import find_links
+from dailypapers.sources.code_links import find_links
 from dailypapers.sources.record import PaperRecord, SourceError, clean_text
 
 SOURCE = "seed"

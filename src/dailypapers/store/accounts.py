@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dailypapers.store.convert import utc_now
 from dailypapers.store.schema import ApiToken, AuditEntry, Session, User
 
 users = User.__table__
 sessions = Session.__table__
 tokens = ApiToken.__table__
 audit = AuditEntry.__table__
-ROLES = ("user", "curator", "admin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,6 @@ def _account(row: Any) -> Account:
     )
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def digest(secret: str) -> str:
     """How session and API tokens are stored: their SHA-256, never the token itself."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -98,7 +94,7 @@ def create_user(
                     fullname=name,
                     avatar_url="",
                     external=False,
-                    created_at=now(),
+                    created_at=utc_now(),
                     email=email.lower() if email else None,
                     password_hash=password_hash,
                     role=role,
@@ -141,9 +137,12 @@ def activate(conn: Connection, pk: int) -> None:
     conn.execute(update(users).where(users.c.pk == pk).values(active=True))
 
 
+def is_member(conn: Connection, pk: int) -> bool:
+    """False for people known only from imported listings (they have no account here)."""
+    return not conn.execute(select(users.c.external).where(users.c.pk == pk)).scalar()
+
+
 def set_role(conn: Connection, pk: int, role: str) -> None:
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
     conn.execute(update(users).where(users.c.pk == pk).values(role=role))
 
 
@@ -152,7 +151,7 @@ def set_suspended(conn: Connection, pk: int, suspended: bool) -> None:
     conn.execute(update(users).where(users.c.pk == pk).values(suspended=suspended))
     if suspended:
         conn.execute(sessions.delete().where(sessions.c.user_pk == pk))
-    # No data_version bump here: the caller recounts the user's comments (store.comments.recount_comments),
+    # No data_version bump here: the caller recounts the user's comments (comments.recount_comments),
     # which locks the papers first and bumps last, the same lock order as every other writer.
 
 
@@ -165,7 +164,7 @@ def list_accounts(conn: Connection, limit: int = 200, offset: int = 0) -> list[A
 
 
 def create_session(conn: Connection, user_pk: int, token: str, lifetime: dt.timedelta) -> None:
-    t = now()
+    t = utc_now()
     conn.execute(
         insert(sessions).values(token_hash=digest(token), user_pk=user_pk, created_at=t, expires_at=t + lifetime)
     )
@@ -180,9 +179,8 @@ def account_for_session(conn: Connection, token: str) -> Account | None:
     ).first()
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
     account = _account(row)
-    if expires < now() or account.suspended or not account.active:
+    if row.expires_at < utc_now() or account.suspended or not account.active:
         return None
     return account
 
@@ -213,7 +211,7 @@ def create_token(conn: Connection, user_pk: int, name: str, token: str) -> int:
     return int(
         conn.execute(
             insert(tokens)
-            .values(user_pk=user_pk, name=name, token_hash=digest(token), created_at=now())
+            .values(user_pk=user_pk, name=name, token_hash=digest(token), created_at=utc_now())
             .returning(tokens.c.pk)
         ).scalar_one()
     )
@@ -232,7 +230,7 @@ def revoke_token(conn: Connection, user_pk: int, token_pk: int) -> bool:
     result = conn.execute(
         update(tokens)
         .where(tokens.c.pk == token_pk, tokens.c.user_pk == user_pk, tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now())
+        .values(revoked_at=utc_now())
     )
     return bool(result.rowcount)
 
@@ -262,7 +260,9 @@ class AuditItem:
 
 
 def log_action(conn: Connection, actor_pk: int | None, action: str, target: str, **detail: Any) -> None:
-    conn.execute(insert(audit).values(actor_pk=actor_pk, action=action, target=target, detail=detail, created_at=now()))
+    conn.execute(
+        insert(audit).values(actor_pk=actor_pk, action=action, target=target, detail=detail, created_at=utc_now())
+    )
 
 
 def audit_entries(conn: Connection, limit: int = 200) -> list[AuditItem]:

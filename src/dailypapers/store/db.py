@@ -14,6 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
+
+from dailypapers.problems import BadRequest
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -93,10 +96,22 @@ _sqlite_writers = threading.RLock()
 
 
 @contextlib.contextmanager
+def _refusing_bad_values() -> Iterator[None]:
+    # A value the database refuses (a NUL character on PostgreSQL) came from whoever asked.
+    try:
+        yield
+    except DataError as exc:
+        raise BadRequest("Invalid characters in the request") from exc
+
+
+@contextlib.contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error."""
+    """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error.
+
+    A value the database cannot store raises `problems.BadRequest`.
+    """
     lock = _sqlite_writers if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-    with lock, engine.connect() as conn:
+    with _refusing_bad_values(), lock, engine.connect() as conn:
         conn = conn.execution_options(write=True)
         with conn.begin():
             yield conn
@@ -104,7 +119,8 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
 
 @contextlib.contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn, conn.begin():
+    """A read transaction; a value the database cannot compare raises `problems.BadRequest`."""
+    with _refusing_bad_values(), engine.connect() as conn, conn.begin():
         yield conn
 
 

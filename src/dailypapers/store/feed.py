@@ -1,4 +1,8 @@
-"""Reading papers and daily listings: the questions the feed, paper pages and API ask."""
+"""Reading papers and their listings: the questions the feed, paper pages, API and digests ask.
+
+The order of a view is `ranking.order`'s business; these queries hand it the rows (a single day's
+trending order is SQL: every card of a day has the same age, so the decay cannot change it).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from dailypapers.sources.record import Submitter
+from dailypapers.store.convert import as_date, aware, from_json
 
 SORTS = ("trending", "new")
 
@@ -36,6 +41,7 @@ class Entry:
     listing_source: str = ""
     submitter: Submitter | None = None
     num_comments: int = 0
+    withdrawn: bool = False
 
 
 @dataclass(slots=True)
@@ -62,35 +68,13 @@ class PaperDetail:
 
 _PAPER_COLS = (
     "p.pk, p.id, p.local, p.title, p.abstract, p.authors, p.published, p.categories, p.primary_category, "
-    "p.code_urls, p.project_urls, p.extra, p.latest_version, p.votes, p.num_comments"
+    "p.code_urls, p.project_urls, p.extra, p.latest_version, p.votes, p.num_comments, p.withdrawn"
 )
 _LISTING_COLS = "l.day, l.upvotes, l.pinned, l.source AS listing_source, u.name, u.fullname, u.avatar_url"
 _ORDER = {
     "trending": "l.pinned DESC, l.upvotes + p.votes DESC, l.pk ASC",
     "new": "p.published DESC, l.pk ASC",
 }
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        import orjson
-
-        return orjson.loads(value)
-    return value
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(value)
 
 
 def _entry(m: Any) -> Entry:
@@ -102,20 +86,21 @@ def _entry(m: Any) -> Entry:
         local=bool(m["local"]),
         title=m["title"],
         abstract=m["abstract"],
-        authors=_json(m["authors"]),
-        published=_aware(m["published"]),
-        categories=_json(m["categories"]),
+        authors=from_json(m["authors"]),
+        published=aware(m["published"]),
+        categories=from_json(m["categories"]),
         primary_category=m["primary_category"],
-        code_urls=_json(m["code_urls"]),
-        project_urls=_json(m["project_urls"]),
-        extra=_json(m["extra"]),
+        code_urls=from_json(m["code_urls"]),
+        project_urls=from_json(m["project_urls"]),
+        extra=from_json(m["extra"]),
         latest_version=m["latest_version"],
-        day=_date(m["day"]) if has_listing else None,
+        day=as_date(m["day"]) if has_listing else None,
         upvotes=((m["upvotes"] or 0) if has_listing else 0) + m["votes"],
         pinned=bool(m["pinned"]) if has_listing else False,
         listing_source=m["listing_source"] if has_listing else "",
         submitter=Submitter(name, m["fullname"] or "", m["avatar_url"] or "") if name else None,
         num_comments=m["num_comments"],
+        withdrawn=bool(m["withdrawn"]),
     )
 
 
@@ -124,22 +109,35 @@ def paper_pk_of(conn: Connection, paper_id: str) -> int | None:
     return conn.execute(text("SELECT pk FROM papers WHERE id = :id"), {"id": paper_id}).scalar()
 
 
+def title_of(conn: Connection, paper_pk: int) -> str:
+    """The title of the paper with this pk ("" when there is none)."""
+    return conn.execute(text("SELECT title FROM papers WHERE pk = :pk"), {"pk": paper_pk}).scalar() or ""
+
+
 def latest_day(conn: Connection) -> dt.date | None:
     """The most recent day with a featured paper."""
-    return _date(conn.execute(text("SELECT max(day) FROM daily_listings")).scalar())
+    return as_date(conn.execute(text("SELECT max(day) FROM daily_listings")).scalar())
+
+
+def first_day(conn: Connection) -> dt.date | None:
+    """The earliest day with a featured paper."""
+    return as_date(conn.execute(text("SELECT min(day) FROM daily_listings")).scalar())
 
 
 def day_before(conn: Connection, day: dt.date) -> dt.date | None:
     """The latest day before `day` with a featured paper (empty days are skipped)."""
-    return _date(conn.execute(text("SELECT max(day) FROM daily_listings WHERE day < :d"), {"d": day}).scalar())
+    return as_date(conn.execute(text("SELECT max(day) FROM daily_listings WHERE day < :d"), {"d": day}).scalar())
 
 
 def day_after(conn: Connection, day: dt.date) -> dt.date | None:
     """The earliest day after `day` with a featured paper."""
-    return _date(conn.execute(text("SELECT min(day) FROM daily_listings WHERE day > :d"), {"d": day}).scalar())
+    return as_date(conn.execute(text("SELECT min(day) FROM daily_listings WHERE day > :d"), {"d": day}).scalar())
 
 
-def listing_filter(start: dt.date | None, end: dt.date | None, submitter: str | None) -> tuple[str, dict[str, Any]]:
+_FROM = "FROM daily_listings l JOIN papers p ON p.pk = l.paper_pk LEFT JOIN users u ON u.pk = l.submitter_pk"
+
+
+def _where(start: dt.date | None, end: dt.date | None, submitter: str | None) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (over listings `l` and users `u`) for a day range and a submitter."""
     where, args = ["1=1"], {}
     if start:
@@ -160,25 +158,41 @@ def featured_between(
     end: dt.date | None,
     *,
     sort: str = "trending",
-    limit: int = 50,
+    limit: int | None = 50,
     offset: int = 0,
     submitter: str | None = None,
 ) -> list[Entry]:
-    """Papers featured from `start` to `end` (inclusive; None means open), best first.
-
-    With no period, the most recent days come first.
-    """
-    where, args = listing_filter(start, end, submitter)
-    args.update(limit=limit, offset=offset)
+    """Listings from `start` to `end` (inclusive; None means open) as cards: pinned, then most upvoted
+    first (`trending`), or newest paper first (`new`); with no period, the most recent days first.
+    `limit` None: all of them."""
+    where, args = _where(start, end, submitter)
     order = _ORDER[sort] if sort in _ORDER else _ORDER["trending"]
     if not start and not end:
         order = "l.day DESC, " + order
-    sql = (
-        f"SELECT {_PAPER_COLS}, {_LISTING_COLS} FROM daily_listings l "
-        "JOIN papers p ON p.pk = l.paper_pk LEFT JOIN users u ON u.pk = l.submitter_pk "
-        f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset"
-    )
+    sql = f"SELECT {_PAPER_COLS}, {_LISTING_COLS} {_FROM} WHERE {where} ORDER BY {order}"
+    if limit is not None:
+        sql += " LIMIT :limit OFFSET :offset"
+        args.update(limit=limit, offset=offset)
     return [_entry(r._mapping) for r in conn.execute(text(sql), args)]
+
+
+def listings_between(
+    conn: Connection, start: dt.date | None, end: dt.date | None, *, submitter: str | None = None
+) -> list[Entry]:
+    """Every listing from `start` to `end` (inclusive; None means open) as cards, in no particular order."""
+    where, args = _where(start, end, submitter)
+    return [
+        _entry(r._mapping)
+        for r in conn.execute(text(f"SELECT {_PAPER_COLS}, {_LISTING_COLS} {_FROM} WHERE {where}"), args)
+    ]
+
+
+def most_upvotes_before(conn: Connection, day: dt.date, submitter: str | None = None) -> int:
+    """The most upvotes a card featured before `day` shows (0 when there is none)."""
+    where, args = _where(None, day - dt.timedelta(days=1), submitter)
+    return int(
+        conn.execute(text(f"SELECT max(coalesce(l.upvotes, 0) + p.votes) {_FROM} WHERE {where}"), args).scalar() or 0
+    )
 
 
 def count_featured(conn: Connection, start: dt.date | None, end: dt.date | None) -> int:
@@ -201,7 +215,7 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
     m = row._mapping
     featured = [
         Featured(
-            _date(r.day) or dt.date.min,
+            as_date(r.day) or dt.date.min,
             r.upvotes,
             r.listing_source,
             Submitter(r.name, r.fullname or "", r.avatar_url or "") if r.name else None,
@@ -221,13 +235,13 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
         entry.listing_source = featured[-1].source
     return PaperDetail(
         entry=entry,
-        versions=_json(m["versions"]),
+        versions=from_json(m["versions"]),
         doi=m["doi"],
         journal_ref=m["journal_ref"],
         comments=m["comments"],
         license=m["license"],
-        updated=_aware(m["updated"]),
-        announced=_date(m["announced"]),
+        updated=aware(m["updated"]),
+        announced=as_date(m["announced"]),
         withdrawn=bool(m["withdrawn"]),
         featured=featured,
     )

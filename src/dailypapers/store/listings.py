@@ -1,7 +1,6 @@
-"""Featuring papers on days by hand: user submissions and curators' feature, unfeature, pin and unpin.
-
-Every change bumps the data version (page caches notice). Curation actions (anything but a
-user's own submission) are written to the audit log with the acting account.
+"""Listings written by hand: a paper featured on a day by a member's submission or a curator, unfeatured,
+pinned or unpinned. Every change bumps the data version (page caches notice). Who may do what, and
+the audit log, are `curation.featuring`'s.
 """
 
 from __future__ import annotations
@@ -12,12 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dailypapers.store.accounts import log_action
+from dailypapers.store.convert import as_date, utc_now
 from dailypapers.store.db import bump_data_version
-from dailypapers.store.schema import DailyListing, Paper, User
+from dailypapers.store.schema import DailyListing, User
 
 listings = DailyListing.__table__
-papers = Paper.__table__
 users = User.__table__
 USER_SOURCE = "user"
 CURATOR_SOURCE = "curator"
@@ -33,15 +31,6 @@ class ListingInfo:
     submitter_pk: int | None
     pinned: bool
     upvotes: int
-
-
-def utc_today() -> dt.date:
-    """Today in UTC: the day a submission made now is featured on."""
-    return dt.datetime.now(dt.UTC).date()
-
-
-def _date(value: dt.date | str) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def listing_of(conn: Connection, paper_pk: int, day: dt.date) -> ListingInfo | None:
@@ -60,20 +49,16 @@ def listings_of(conn: Connection, paper_pk: int, *, day: dt.date | None = None) 
     )
     if day is not None:
         q = q.where(listings.c.day == day)
-    return [ListingInfo(_date(r.day), r.source, r.name, r.pk, bool(r.pinned), r.upvotes or 0) for r in conn.execute(q)]
-
-
-def _target(conn: Connection, paper_pk: int, day: dt.date) -> str:
-    paper_id = conn.execute(select(papers.c.id).where(papers.c.pk == paper_pk)).scalar()
-    return f"paper:{paper_id or paper_pk}@{day.isoformat()}"
+    return [
+        ListingInfo(as_date(r.day), r.source, r.name, r.pk, bool(r.pinned), r.upvotes or 0) for r in conn.execute(q)
+    ]
 
 
 def feature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, source: str = USER_SOURCE) -> bool:
     """Feature a paper on `day`, submitted by `user_pk`; False (and no change) when it already is.
 
     Safe against a concurrent feature of the same paper and day: the unique (paper, day) key
-    decides, and the loser gets False. A feature with any source but "user" is a curation action
-    and is written to the audit log.
+    decides, and the loser gets False.
     """
     values = {
         "paper_pk": paper_pk,
@@ -82,7 +67,7 @@ def feature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, 
         "submitter_pk": user_pk,
         "upvotes": 0,
         "pinned": False,
-        "created_at": dt.datetime.now(dt.UTC),
+        "created_at": utc_now(),
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(listings).values(**values).on_conflict_do_nothing(index_elements=["paper_pk", "day"])
@@ -90,21 +75,18 @@ def feature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, 
     added = conn.execute(stmt.returning(listings.c.pk)).first() is not None
     if added:
         bump_data_version(conn)
-        if source != USER_SOURCE:
-            log_action(conn, user_pk, "feature", _target(conn, paper_pk, day), source=source)
     return added
 
 
-def unfeature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None) -> bool:
+def unfeature(conn: Connection, paper_pk: int, day: dt.date) -> bool:
     """Take a paper off `day`'s feed (with the listing's upvote count); False when it was not on it."""
     removed = conn.execute(delete(listings).where(listings.c.paper_pk == paper_pk, listings.c.day == day)).rowcount
     if removed:
         bump_data_version(conn)
-        log_action(conn, user_pk, "unfeature", _target(conn, paper_pk, day))
     return bool(removed)
 
 
-def set_pinned(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, pinned: bool) -> bool:
+def set_pinned(conn: Connection, paper_pk: int, day: dt.date, pinned: bool) -> bool:
     """Pin (or unpin) the paper's listing on `day`: pinned papers come first on their day.
 
     False when the paper is not featured on `day` or was already in that state.
@@ -116,15 +98,4 @@ def set_pinned(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | Non
     ).rowcount
     if changed:
         bump_data_version(conn)
-        log_action(conn, user_pk, "pin" if pinned else "unpin", _target(conn, paper_pk, day))
     return bool(changed)
-
-
-def pin(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None) -> bool:
-    """Pin the paper's listing on `day` (see `set_pinned`)."""
-    return set_pinned(conn, paper_pk, day, user_pk, True)
-
-
-def unpin(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None) -> bool:
-    """Unpin the paper's listing on `day` (see `set_pinned`)."""
-    return set_pinned(conn, paper_pk, day, user_pk, False)

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
-from dailypapers.sources.dates import parse_iso
 from dailypapers.sources.record import Author, Listing, PaperRecord, Submitter, Version
+from dailypapers.store.convert import as_date, aware, utc_now
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import DailyListing, Paper, User
 
@@ -99,20 +99,9 @@ def _placeholders(dialect: str) -> list[str]:
     return [("%s::jsonb" if c in _JSON else "%s") for c in COLUMNS] + ["%s"]
 
 
-def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return parse_iso(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def row_to_record(row: Any) -> PaperRecord:
     """A stored paper back as a record (for merging with an incoming one)."""
     m = row._mapping if hasattr(row, "_mapping") else row
-    announced = m["announced"]
-    if isinstance(announced, str):
-        announced = dt.date.fromisoformat(announced)
     return PaperRecord(
         id=m["id"],
         source="store",
@@ -120,21 +109,31 @@ def row_to_record(row: Any) -> PaperRecord:
         title=m["title"],
         abstract=m["abstract"],
         authors=[Author(a["name"], tuple(a.get("affiliations") or ())) for a in m["authors"]],
-        versions=[Version(v["version"], _aware(v.get("date")), v.get("size")) for v in m["versions"]],
+        versions=[Version(v["version"], aware(v.get("date")), v.get("size")) for v in m["versions"]],
         categories=list(m["categories"]),
         primary_category=m["primary_category"],
         doi=m["doi"],
         journal_ref=m["journal_ref"],
         comments=m["comments"],
         license=m["license"],
-        published=_aware(m["published"]),
-        updated=_aware(m["updated"]),
-        announced=announced,
+        published=aware(m["published"]),
+        updated=aware(m["updated"]),
+        announced=as_date(m["announced"]),
         code_urls=list(m["code_urls"]),
         project_urls=list(m["project_urls"]),
         extra=dict(m["extra"]),
         withdrawn=bool(m["withdrawn"]),
     )
+
+
+def count_papers(conn: Connection) -> int:
+    """How many papers are stored."""
+    return int(conn.execute(select(func.count()).select_from(papers)).scalar() or 0)
+
+
+def max_paper_pk(conn: Connection) -> int:
+    """The highest paper pk (0 with none): papers past it arrived later."""
+    return int(conn.execute(select(func.max(papers.c.pk))).scalar() or 0)
 
 
 def find_hashes(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -207,7 +206,7 @@ def ensure_users(conn: Connection, submitters: Iterable[Submitter], *, external:
     if not wanted:
         return {}
     found = {r.name: r.pk for r in conn.execute(select(users.c.name, users.c.pk).where(users.c.name.in_(wanted)))}
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     missing = [
         {
             "name": s.name,
@@ -238,14 +237,14 @@ def upsert_listings(conn: Connection, items: Sequence[tuple[int, Listing]]) -> s
     keys = {(pk, li.day) for pk, li in items}
     pks = {pk for pk, _ in keys}
     existing = {
-        (r.paper_pk, r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(r.day)): (r.pk, r.upvotes)
+        (r.paper_pk, as_date(r.day)): (r.pk, r.upvotes)
         for r in conn.execute(
             select(listings.c.pk, listings.c.paper_pk, listings.c.day, listings.c.upvotes).where(
                 listings.c.paper_pk.in_(pks)
             )
         )
     }
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     new_rows, bumps, changed = [], [], set()
     seen: set[tuple[int, dt.date]] = set()
     for paper_pk, li in items:
@@ -278,7 +277,3 @@ def upsert_listings(conn: Connection, items: Sequence[tuple[int, Listing]]) -> s
     if changed:
         bump_data_version(conn)
     return changed
-
-
-def dumps_json(value: Any) -> str:
-    return orjson.dumps(value).decode()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from dailypapers.store.convert import as_date, aware
 from dailypapers.store.schema import Comment, DailyListing, Paper, User, Vote
 
 users = User.__table__
@@ -59,19 +59,6 @@ class CommentRef:
         return f"/papers/{self.paper_id}#comment-{self.pk}"
 
 
-def _aware(value: Any) -> dt.datetime | None:
-    """SQLite hands back naive (or string) timestamps; they were stored in UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
 def profile_by_name(conn: Connection, name: str) -> Profile | None:
     """The user called `name` (case-insensitively), members and imported submitters alike."""
     row = conn.execute(
@@ -96,7 +83,7 @@ def profile_by_name(conn: Connection, name: str) -> Profile | None:
         bool(row.external),
         row.role or "user",
         bool(row.suspended),
-        _aware(row.created_at),
+        aware(row.created_at),
     )
 
 
@@ -115,7 +102,7 @@ def submissions_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Sub
         .order_by(listings.c.day.desc(), listings.c.pk.desc())
         .limit(limit)
     )
-    return [Submission(r.id, r.title, _date(r.day), int(r.upvotes or 0), r.source) for r in conn.execute(q)]
+    return [Submission(r.id, r.title, as_date(r.day), int(r.upvotes or 0), r.source) for r in conn.execute(q)]
 
 
 def upvotes_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Upvote]:
@@ -127,7 +114,7 @@ def upvotes_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Upvote]
         .order_by(votes.c.created_at.desc(), papers.c.pk.desc())
         .limit(limit)
     )
-    return [Upvote(r.id, r.title, _aware(r.created_at)) for r in conn.execute(q)]
+    return [Upvote(r.id, r.title, aware(r.created_at)) for r in conn.execute(q)]
 
 
 def comments_of(conn: Connection, user_pk: int, *, include_concealed: bool, limit: int = 100) -> list[CommentRef]:
@@ -150,4 +137,4 @@ def comments_of(conn: Connection, user_pk: int, *, include_concealed: bool, limi
     )
     if not include_concealed:
         q = q.where(comments.c.hidden.is_(False), users.c.suspended.is_(False))
-    return [CommentRef(r.pk, r.id, r.title, r.body, _aware(r.created_at), bool(r.hidden)) for r in conn.execute(q)]
+    return [CommentRef(r.pk, r.id, r.title, r.body, aware(r.created_at), bool(r.hidden)) for r in conn.execute(q)]

@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, bindparam, text
+
+from dailypapers.store.convert import aware, str_list, to_json, utc_now
 
 
 @dataclass(frozen=True)
@@ -31,26 +32,16 @@ class Subscriber:
 _COLUMNS = "pk, email, frequency, categories, keywords, confirmed_at, unsubscribed_at, bounced_at"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def json_list(value: Any) -> list[str]:
-    if isinstance(value, str | bytes):
-        value = orjson.loads(value)
-    return [str(v) for v in value or []]
-
-
 def _row(row: Any) -> Subscriber:
     return Subscriber(
         pk=int(row.pk),
         email=row.email,
         frequency=row.frequency,
-        categories=json_list(row.categories),
-        keywords=json_list(row.keywords),
-        confirmed_at=row.confirmed_at,
-        unsubscribed_at=row.unsubscribed_at,
-        bounced_at=row.bounced_at,
+        categories=str_list(row.categories),
+        keywords=str_list(row.keywords),
+        confirmed_at=aware(row.confirmed_at),
+        unsubscribed_at=aware(row.unsubscribed_at),
+        bounced_at=aware(row.bounced_at),
     )
 
 
@@ -72,7 +63,7 @@ def get_or_create(conn: Connection, email: str, frequency: str) -> Subscriber:
             "INSERT INTO subscribers (email, frequency, categories, keywords, created_at) "
             "VALUES (:e, :f, '[]', '[]', :now) ON CONFLICT (email) DO NOTHING"
         ),
-        {"e": email, "f": frequency, "now": _now()},
+        {"e": email, "f": frequency, "now": utc_now()},
     )
     found = by_email(conn, email)
     assert found is not None
@@ -82,7 +73,7 @@ def get_or_create(conn: Connection, email: str, frequency: str) -> Subscriber:
 def set_preferences(conn: Connection, pk: int, frequency: str, categories: list[str], keywords: list[str]) -> None:
     conn.execute(
         text("UPDATE subscribers SET frequency = :f, categories = :c, keywords = :k WHERE pk = :pk"),
-        {"f": frequency, "c": orjson.dumps(categories).decode(), "k": orjson.dumps(keywords).decode(), "pk": pk},
+        {"f": frequency, "c": to_json(categories), "k": to_json(keywords), "pk": pk},
     )
 
 
@@ -91,36 +82,19 @@ def confirm(conn: Connection, pk: int, frequency: str, categories: list[str], ke
     set_preferences(conn, pk, frequency, categories, keywords)
     conn.execute(
         text("UPDATE subscribers SET confirmed_at = :now, unsubscribed_at = NULL, bounced_at = NULL WHERE pk = :pk"),
-        {"now": _now(), "pk": pk},
+        {"now": utc_now(), "pk": pk},
     )
 
 
 def unsubscribe(conn: Connection, pk: int) -> None:
     conn.execute(
         text("UPDATE subscribers SET unsubscribed_at = :now WHERE pk = :pk AND unsubscribed_at IS NULL"),
-        {"now": _now(), "pk": pk},
+        {"now": utc_now(), "pk": pk},
     )
 
 
 def mark_bounced(conn: Connection, pk: int) -> None:
-    conn.execute(text("UPDATE subscribers SET bounced_at = :now WHERE pk = :pk"), {"now": _now(), "pk": pk})
-
-
-def active_subscribers(conn: Connection, frequency: str) -> list[Subscriber]:
-    """Confirmed subscribers of `frequency` that neither unsubscribed nor bounced, oldest first."""
-    rows = conn.execute(
-        text(
-            f"SELECT {_COLUMNS} FROM subscribers WHERE frequency = :f AND confirmed_at IS NOT NULL "
-            "AND unsubscribed_at IS NULL AND bounced_at IS NULL ORDER BY pk"
-        ),
-        {"f": frequency},
-    )
-    return [_row(r) for r in rows]
-
-
-def delivery_status(conn: Connection, pk: int, period: str) -> str | None:
-    sql = "SELECT status FROM digest_deliveries WHERE subscriber_pk = :s AND period = :p"
-    return conn.execute(text(sql), {"s": pk, "p": period}).scalar()
+    conn.execute(text("UPDATE subscribers SET bounced_at = :now WHERE pk = :pk"), {"now": utc_now(), "pk": pk})
 
 
 def count_active(conn: Connection, frequency: str) -> int:
@@ -167,17 +141,13 @@ def received_among(conn: Connection, pks: list[int], paper_pks: list[int]) -> di
     return found
 
 
-def claim_delivery(conn: Connection, pk: int, period: str, message_id: str) -> str | None:
-    """Record an attempt at the digest of `period` for `pk`; None when it was already sent.
-
-    Returns the Message-ID to send under: the one of an earlier, unfinished attempt if there was one, so
-    that a digest resent after a crash (between the server's OK and our record of it) is recognisable.
-    """
-    return claim_deliveries(conn, period, {pk: message_id}).get(pk)
-
-
 def claim_deliveries(conn: Connection, period: str, message_ids: dict[int, str]) -> dict[int, str]:
-    """`claim_delivery` for many subscribers in one go: {pk: Message-ID to send under}, less those already sent."""
+    """Record an attempt at the digest of `period` for each subscriber pk in `message_ids`.
+
+    Returns {pk: Message-ID to send under}, leaving out those already sent. The Message-ID is the one of
+    an earlier, unfinished attempt if there was one, so that a digest resent after a crash (between the
+    server's OK and our record of it) is recognisable.
+    """
     if not message_ids:
         return {}
     rows = [{"s": pk, "p": period, "m": m} for pk, m in message_ids.items()]
@@ -202,16 +172,12 @@ def claim_deliveries(conn: Connection, period: str, message_ids: dict[int, str])
     return {int(r.subscriber_pk): str(r.message_id) for r in found if r.status != "sent"}
 
 
-def mark_sent(conn: Connection, pk: int, period: str, message_id: str, paper_pks: list[int]) -> None:
-    """The digest went out: the ledger says so and its papers are never mailed to `pk` again."""
-    mark_sent_many(conn, period, [(pk, message_id, paper_pks)])
-
-
 def mark_sent_many(conn: Connection, period: str, sent: list[tuple[int, str, list[int]]]) -> None:
-    """`mark_sent` for many (subscriber pk, Message-ID, paper pks) in one go."""
+    """The digests (subscriber pk, Message-ID, paper pks) went out: the ledger says so, and their papers are
+    never mailed to those subscribers again."""
     if not sent:
         return
-    now = _now()
+    now = utc_now()
     conn.execute(
         text(
             "UPDATE digest_deliveries SET status = 'sent', sent_at = :now, message_id = :m, last_error = NULL "
@@ -237,8 +203,3 @@ def mark_failed(conn: Connection, pk: int, period: str, error: str) -> None:
         ),
         {"e": error[:2000], "s": pk, "p": period},
     )
-
-
-def received_papers(conn: Connection, pk: int) -> set[int]:
-    rows = conn.execute(text("SELECT paper_pk FROM digest_papers WHERE subscriber_pk = :s"), {"s": pk})
-    return {int(r[0]) for r in rows}

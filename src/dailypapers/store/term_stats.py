@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import Connection, text
 
-from dailypapers.store.search_query import Query
+from dailypapers.search.query import Query
 
 # Words in more than 2% of the papers, and in at least 20,000, are left out beside the 2 rarest (SQLite).
 COMMON, COMMON_MIN, KEEP_RAREST = 0.02, 20_000, 2

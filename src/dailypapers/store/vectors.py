@@ -102,14 +102,6 @@ def count_stale(conn: Connection, model: str) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-def count_papers(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(papers)).scalar() or 0)
-
-
-def max_paper_pk(conn: Connection) -> int:
-    return int(conn.execute(select(func.max(papers.c.pk))).scalar() or 0)
-
-
 def claim(
     conn: Connection,
     pks: Sequence[int],

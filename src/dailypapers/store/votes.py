@@ -7,10 +7,9 @@ keep it exact.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import Connection, delete, select, text
 
+from dailypapers.store.convert import utc_now
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import Vote
 
@@ -25,7 +24,7 @@ def set_vote(conn: Connection, user_pk: int, paper_pk: int, on: bool) -> bool:
                 "INSERT INTO votes (user_pk, paper_pk, created_at) VALUES (:u, :p, :t) "
                 "ON CONFLICT (user_pk, paper_pk) DO NOTHING"
             ),
-            {"u": user_pk, "p": paper_pk, "t": dt.datetime.now(dt.UTC)},
+            {"u": user_pk, "p": paper_pk, "t": utc_now()},
         )
         delta = 1
     else:
@@ -61,8 +60,3 @@ def upvotes_of(conn: Connection, paper_pk: int) -> int:
         {"p": paper_pk},
     ).scalar()
     return int(row or 0)
-
-
-def voted_papers_of(conn: Connection, user_pk: int, limit: int = 100) -> list[int]:
-    q = select(votes.c.paper_pk).where(votes.c.user_pk == user_pk).order_by(votes.c.created_at.desc()).limit(limit)
-    return [r[0] for r in conn.execute(q)]

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
-from sqlalchemy import Connection
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 
+from dailypapers.accounts import membership
+from dailypapers.accounts.rules import ROLES
+from dailypapers.problems import Problem
 from dailypapers.store import accounts
-from dailypapers.store.accounts import Account
-from dailypapers.store.db import read_tx, write_tx
+from dailypapers.store.db import read_tx
 from dailypapers.web.auth import check_csrf, render_personal, require_admin
+from dailypapers.web.errors import status_for
 from dailypapers.web.site import site_of
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 RoleField = Annotated[str, Form(max_length=16)]
-
-
-def recount_comments_of(conn: Connection, user_pk: int) -> None:
-    """Let the comment counters follow a suspension or reinstatement (the user's comments hide or show)."""
-    # `dailypapers.store.comments` is written alongside this module and may not have landed yet.
-    # Import it here, at call time, and tolerate only *that module* being absent: suspension still
-    # ends the user's sessions; counters catch up once comments exist. Any other error propagates.
-    try:
-        from dailypapers.store.comments import recount_comments  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError as exc:
-        if exc.name != "dailypapers.store.comments":
-            raise
-        log.warning("dailypapers.store.comments is not available; comment counts not recomputed")
-        return
-    recount_comments(conn, user_pk)
 
 
 def _users_page(
@@ -49,17 +32,10 @@ def _users_page(
         users=users[:PAGE_SIZE],
         page=page,
         more=len(users) > PAGE_SIZE,
-        roles=accounts.ROLES,
+        roles=ROLES,
         message=message,
         error=error,
     )
-
-
-def _target(conn: Connection, user_pk: int) -> Account:
-    account = accounts.account_by_pk(conn, user_pk)
-    if account is None:
-        raise HTTPException(404, "No such user")
-    return account
 
 
 @router.get("/users")
@@ -73,17 +49,10 @@ def users_page(request: Request, p: Annotated[int, Query(ge=0, le=100_000)] = 0)
 def change_role(request: Request, user_pk: int, role: RoleField) -> Response:
     """Make a user a plain user, a curator or an admin. Admins cannot demote themselves."""
     admin = require_admin(request)
-    if role not in accounts.ROLES:
-        return _users_page(request, status=400, error=f"Unknown role {role!r}; choose {', '.join(accounts.ROLES)}.")
-    if user_pk == admin.pk and role != "admin":
-        return _users_page(
-            request, status=400, error="You cannot demote yourself; ask another admin to change your role."
-        )
-    with write_tx(site_of(request).engine) as conn:
-        target = _target(conn, user_pk)
-        if target.role != role:
-            accounts.set_role(conn, target.pk, role)
-            accounts.log_action(conn, admin.pk, "set_role", f"user:{target.name}", old=target.role, new=role)
+    try:
+        target, _ = membership.set_role(site_of(request).engine, admin, user_pk, role)
+    except Problem as problem:
+        return _users_page(request, status=status_for(problem, api=False), error=str(problem))
     return _users_page(request, message=f"{target.name} is now {'an' if role == 'admin' else 'a'} {role}.")
 
 
@@ -101,15 +70,10 @@ def reinstate(request: Request, user_pk: int) -> Response:
 
 def _set_suspended(request: Request, user_pk: int, suspended: bool) -> Response:
     admin = require_admin(request)
-    if user_pk == admin.pk and suspended:
-        return _users_page(request, status=400, error="You cannot suspend yourself.")
-    with write_tx(site_of(request).engine) as conn:
-        target = _target(conn, user_pk)
-        if target.suspended != suspended:
-            accounts.set_suspended(conn, target.pk, suspended)
-            recount_comments_of(conn, target.pk)
-            action = "suspend" if suspended else "reinstate"
-            accounts.log_action(conn, admin.pk, action, f"user:{target.name}")
+    try:
+        target = membership.set_suspended(site_of(request).engine, admin, user_pk, suspended)
+    except Problem as problem:
+        return _users_page(request, status=status_for(problem, api=False), error=str(problem))
     done = "suspended; their sessions ended and their comments are hidden" if suspended else "reinstated"
     return _users_page(request, message=f"{target.name} is {done}.")
 
@@ -120,9 +84,4 @@ def audit_page(request: Request) -> Response:
     require_admin(request)
     with read_tx(site_of(request).engine) as conn:
         entries = accounts.audit_entries(conn, limit=PAGE_SIZE)
-    # In UTC whatever the database session's time zone (SQLite hands back naive UTC times).
-    utc = [
-        dataclasses.replace(e, created_at=e.created_at.astimezone(dt.UTC) if e.created_at.tzinfo else e.created_at)
-        for e in entries
-    ]
-    return render_personal(request, "admin_audit.html", entries=utc)
+    return render_personal(request, "admin_audit.html", entries=entries)

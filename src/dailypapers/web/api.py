@@ -7,12 +7,14 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from dailypapers.periods import BadPeriod, Period, parse
+from dailypapers.ranking import order
+from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.seed import LOCAL_PREFIX
-from dailypapers.store import feed, ranking_queries
+from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.web import hf_shapes
-from dailypapers.web.periods import PARSERS, BadPeriod
 from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -26,22 +28,15 @@ def _dump(value: object) -> bytes:
 def render_daily(
     site: Site, period: tuple[str, str] | None, sort: str, p: int, limit: int, submitter: str | None
 ) -> tuple[bytes, str, int]:
-    start = end = None
+    span: Period | None = None
     if period:
         try:
-            span = PARSERS[period[0]](period[1])
+            span = parse(*period)
         except BadPeriod as exc:
             raise HTTPException(422, str(exc)) from exc
-        start, end = span.start, span.end
+    params = TrendingParams.from_settings(site.settings)
     with read_tx(site.engine) as conn:
-        if sort == "trending" and (period is None or period[0] != "day"):  # across days: docs/ranking.md
-            entries = ranking_queries.trending_entries(
-                conn, site.settings, start, end, limit=limit, offset=p * limit, submitter=submitter
-            )
-        else:
-            entries = feed.featured_between(
-                conn, start, end, sort=sort, limit=limit, offset=p * limit, submitter=submitter
-            )
+        entries = order.ordered(conn, params, span, sort=sort, limit=limit, offset=p * limit, submitter=submitter)
     return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
 
 

@@ -7,12 +7,9 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError
 
 from dailypapers import __version__
 from dailypapers.config import Settings
@@ -22,39 +19,47 @@ from dailypapers.web import (
     account_pages,
     admin,
     api,
-    comments,
-    community,
+    atom,
+    commenting,
     curation,
     digest_preview,
-    feeds,
+    errors,
     pages,
-    profiles,
+    profile_pages,
     search,
     submit,
-    subscriptions,
+    subscribe,
     trending,
+    upvotes,
 )
 from dailypapers.web.limits import BodyLimit
-from dailypapers.web.site import HTML_HEADERS, Site
+from dailypapers.web.site import Site
 
 log = logging.getLogger(__name__)
 STATIC = pages.__file__.rsplit("/", 1)[0] + "/static"
 MAX_BODY = 1 << 20
 
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    if 300 <= status < 400 and headers and "Location" in headers:
-        return Response(status_code=status, headers=headers)
-    if _is_api(request):
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
-    site: Site = request.app.state.site
-    body = site.render("error.html", status=status, message=message)
-    all_headers = {**HTML_HEADERS, **(headers or {})}
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=all_headers)
+# Every route of the site, in matching order. Starlette takes the first route that matches, and the
+# catch-all paper routes (`/papers/{id:path}`, `/api/papers/{id:path}`: old arXiv ids have a slash)
+# would swallow `/papers/{id}/comments`, `/api/papers/search` and the like: those come first, the
+# catch-alls last. tests/web/test_routes.py checks that no route is shadowed by an earlier one.
+ROUTERS: tuple[APIRouter, ...] = (
+    account_pages.router,
+    upvotes.router,
+    submit.router,
+    curation.router,
+    commenting.router,
+    admin.router,
+    profile_pages.router,
+    trending.router,
+    subscribe.router,
+    subscribe.api_router,
+    digest_preview.router,
+    search.router,
+    api.router,  # /api/papers/{paper_id:path}
+    atom.router,
+    pages.router,  # /papers/{paper_id:path}
+)
 
 
 def _background(site: Site, stop: threading.Event) -> None:
@@ -71,6 +76,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
     """The site for `settings` (on `engine`, or one made from the settings' database URL)."""
     engine = engine or make_engine(settings.database_url)
     site = Site.build(settings, engine)
+    site.paper_sections.update(
+        thread=commenting.thread_section,
+        curation=curation.curation_section,
+        similar=search.similar_section,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,40 +133,14 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
     )
     app.state.site = site
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        return _error(request, exc.status_code, str(exc.detail), exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors()
-        )
-        status = 422 if _is_api(request) else 400
-        return _error(request, status, f"Invalid request: {problems}")
-
-    @app.exception_handler(DataError)
-    async def bad_data(request: Request, exc: DataError) -> Response:
-        # A value the database refuses (e.g. a NUL character on PostgreSQL) is the client's error.
-        return _error(request, 400, "Invalid characters in the request")
-
-    @app.exception_handler(404)
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(request, 404, getattr(exc, "detail", "Not found"))
+    errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(account_pages.router)
-    app.include_router(community.router)
-    for module in (submit, curation, comments, admin, profiles, trending, subscriptions, digest_preview):
-        app.include_router(module.router)
-    app.include_router(subscriptions.api_router)
-    app.include_router(search.router)  # before api.router: /api/papers/{id}/similar, /api/papers/search
-    app.include_router(api.router)
-    app.include_router(feeds.router)
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     return app

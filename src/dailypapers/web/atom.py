@@ -7,10 +7,12 @@ import datetime as dt
 from fastapi import APIRouter, HTTPException, Request, Response
 from feedgen.feed import FeedGenerator
 
+from dailypapers.periods import BadPeriod, Period, parse, period_of
+from dailypapers.ranking import order
+from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import abs_url
 from dailypapers.store import feed
 from dailypapers.store.db import read_tx
-from dailypapers.web.periods import PARSERS, BadPeriod, Period, period_of
 from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +29,8 @@ def render_atom(site: Site, period: Period | None) -> tuple[bytes, str, int]:
         if period is None:
             latest = feed.latest_day(conn)
             period = period_of("day", latest) if latest else None
-        entries = feed.featured_between(conn, period.start, period.end, limit=100) if period else []
+        params = TrendingParams.from_settings(site.settings)
+        entries = order.ordered(conn, params, period, limit=100) if period else []
     fg = FeedGenerator()
     page = f"{base}{period.path}" if period else f"{base}/"
     fg.id(page)
@@ -69,7 +72,7 @@ async def period_atom(request: Request, kind: str, value: str) -> Response:
     if kind not in kinds:
         raise HTTPException(404, "Not found")
     try:
-        period = PARSERS[kinds[kind]](value)
+        period = parse(kinds[kind], value)
     except BadPeriod as exc:
         raise HTTPException(404, str(exc)) from exc
     return await cached(request, lambda: render_atom(site_of(request), period))

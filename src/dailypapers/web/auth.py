@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -11,10 +9,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from dailypapers.accounts import csrf
+from dailypapers.accounts import csrf, membership
 from dailypapers.store import accounts
 from dailypapers.store.accounts import Account
-from dailypapers.store.db import read_tx, write_tx
+from dailypapers.store.db import read_tx
 from dailypapers.web.site import HTML_HEADERS, cached, site_of
 
 SESSION_COOKIE = "dp_session"
@@ -128,10 +126,9 @@ def rate_limit(request: Request, action: str, *extra: str) -> None:
 
 
 def start_session(request: Request, response: Response, account: Account) -> None:
+    """Sign `account` in: a new session, its token in the cookie of `response`."""
     site = site_of(request)
-    token = secrets.token_urlsafe(32)
-    with write_tx(site.engine) as conn:
-        accounts.create_session(conn, account.pk, token, dt.timedelta(days=site.settings.session_days))
+    token = membership.start_session(site.engine, site.settings, account)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -144,8 +141,7 @@ def start_session(request: Request, response: Response, account: Account) -> Non
 
 def end_session(request: Request, response: Response) -> None:
     if token := request.cookies.get(SESSION_COOKIE):
-        with write_tx(site_of(request).engine) as conn:
-            accounts.delete_session(conn, token)
+        membership.end_session(site_of(request).engine, token)
     response.delete_cookie(SESSION_COOKIE)
 
 

@@ -6,10 +6,10 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from dailypapers.digest.compose import compose, parse_period, period_papers
-from dailypapers.ranking.trending import TrendingParams
+from dailypapers.digest.compose import compose, digest_period, period_papers
+from dailypapers.ranking.score import TrendingParams
 from dailypapers.store.db import read_tx
-from dailypapers.store.subscriptions import Subscriber
+from dailypapers.store.subscribers import Subscriber
 from dailypapers.web.auth import require_admin
 from dailypapers.web.site import site_of
 
@@ -28,14 +28,14 @@ def preview(
     require_admin(request)
     site = site_of(request)
     try:
-        when = parse_period(frequency, period)
+        when = digest_period(frequency, period)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
     sample = Subscriber(0, "preview@example.org", frequency, [], [], None, None, None)
     with read_tx(site.engine) as conn:
         papers = period_papers(conn, when, TrendingParams.from_settings(site.settings))
     if not papers:
-        return Response(f"No papers were featured in {when.label}: no digest would be sent.\n", media_type="text/plain")
+        return Response(f"No papers were featured in {when.key}: no digest would be sent.\n", media_type="text/plain")
     msg = compose(site.settings, sample, when, papers)
     part = msg.get_body(("html",) if format == "html" else ("plain",))
     assert part is not None

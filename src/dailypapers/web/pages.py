@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from dailypapers.store import feed, ranking_queries
-from dailypapers.store import votes as votes_store
+from dailypapers.periods import BadPeriod, Period, neighbours, parse, period_of
+from dailypapers.ranking import order
+from dailypapers.ranking.score import TrendingParams
+from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.store import feed, votes
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
 from dailypapers.web.export import paper_markdown
-from dailypapers.web.periods import PARSERS, BadPeriod, Period, neighbours, period_of
 from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,7 @@ PageParam = Annotated[int, Query(ge=0, le=10_000)]
 def personal(conn, ctx: dict[str, Any], pks: list[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The viewer's context plus which of these papers they upvoted."""
     viewer = ctx.get("viewer")
-    return {**ctx, "voted": votes_store.voted_among(conn, viewer.pk, pks) if viewer else set()}
+    return {**ctx, "voted": votes.voted_among(conn, viewer.pk, pks) if viewer else set()}
 
 
 def render_feed(
@@ -40,11 +41,8 @@ def render_feed(
         if period is None:
             entries, total, prev, nxt = [], 0, None, None
         else:
-            start, end, offset = period.start, period.end, page * size
-            if sort == "trending" and period.kind != "day":  # across days the age matters: docs/ranking.md
-                entries = ranking_queries.trending_entries(conn, site.settings, start, end, limit=size, offset=offset)
-            else:
-                entries = feed.featured_between(conn, start, end, sort=sort, limit=size, offset=offset)
+            params = TrendingParams.from_settings(site.settings)
+            entries = order.ordered(conn, params, period, sort=sort, limit=size, offset=page * size)
             total = feed.count_featured(conn, period.start, period.end)
             prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
         ctx = personal(conn, ctx or {}, [e.pk for e in entries])
@@ -68,7 +66,7 @@ def render_feed(
 
 def _period(kind: str, value: str) -> Period:
     try:
-        return PARSERS[kind](value)
+        return parse(kind, value)
     except BadPeriod as exc:
         raise HTTPException(404, str(exc)) from exc
 
@@ -107,13 +105,9 @@ def render_paper(
         if markdown:
             return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
         ctx = personal(conn, ctx or {}, [detail.entry.pk])
-        extra = {name: fn(site, conn, detail, ctx) for name, fn in PAPER_SECTIONS.items()}
+        extra = {name: fn(site, conn, detail, ctx) for name, fn in site.paper_sections.items()}
     body = site.render("paper.html", d=detail, e=detail.entry, **extra, **ctx)
     return body, "text/html; charset=utf-8", 200
-
-
-# Other features add what they show on paper pages here: name -> fn(site, conn, detail, ctx) -> value.
-PAPER_SECTIONS: dict[str, Callable[..., Any]] = {}
 
 
 @router.get("/papers/{paper_id:path}")
@@ -132,8 +126,6 @@ async def paper_page(request: Request, paper_id: str) -> Response:
 
 def _canonical_id(paper_id: str) -> str:
     """`2401.01234v2` and arXiv URLs lead to the paper's page; local ids stay as they are."""
-    from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
-
     try:
         return parse_arxiv_id(paper_id)[0]
     except InvalidArxivId:

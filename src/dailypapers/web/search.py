@@ -8,14 +8,15 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection
 
+from dailypapers.search.highlight import highlights
 from dailypapers.search.service import MODES, Results
-from dailypapers.store import feed, keyword
+from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.store.feed import Entry, PaperDetail
 from dailypapers.web import hf_shapes
 from dailypapers.web.api import check_paper_id
 from dailypapers.web.auth import serve_page
-from dailypapers.web.pages import PAPER_SECTIONS, personal
+from dailypapers.web.pages import personal
 from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter()
@@ -37,7 +38,7 @@ def render_results_page(site: Site, q: str, mode: str, page: int, ctx: dict[str,
     with read_tx(site.engine) as conn:
         entries = _entries(conn, results)
         ctx = personal(conn, ctx, [e.pk for e in entries])
-    marks = keyword.highlights(results.query, {e.pk: (e.title, e.abstract) for e in entries})
+    marks = highlights(results.query, {e.pk: (e.title, e.abstract) for e in entries})
     body = site.render(
         "search.html",
         q=q,
@@ -117,6 +118,3 @@ def similar_section(site: Site, conn: Connection, detail: PaperDetail, ctx: dict
     except Exception:  # the page must render without them
         return []
     return feed.entries_by_pk(conn, [pk for pk, _ in nearest])
-
-
-PAPER_SECTIONS["similar"] = similar_section

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,10 @@ def author_names(authors: list[dict[str, Any]], limit: int = 6) -> str:
     return ", ".join(names)
 
 
+# What a paper page shows besides the paper: name -> fn(site, conn, detail, ctx) -> value for its template.
+PaperSection = Callable[["Site", Any, Any, dict[str, Any]], Any]
+
+
 @dataclass
 class Site:
     settings: Settings
@@ -58,6 +62,7 @@ class Site:
     templates: jinja2.Environment
     limits: RateLimits
     searcher: Searcher
+    paper_sections: dict[str, PaperSection] = field(default_factory=dict)  # filled by the app factory
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Site:

@@ -7,11 +7,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
-from dailypapers.digest import links, tokens
-from dailypapers.digest.prefs import InvalidRequest, Preferences, check
-from dailypapers.store import subscriptions
-from dailypapers.store.db import write_tx
-from dailypapers.store.subscriptions import Subscriber
+from dailypapers.digest import links, subscribing
+from dailypapers.digest.prefs import InvalidRequest, check
+from dailypapers.store.subscribers import Subscriber
 from dailypapers.web.account_pages import render_settings
 from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user
 from dailypapers.web.site import site_of
@@ -23,24 +21,6 @@ PENDING = (
     "Nothing else is sent before you confirm."
 )
 ASK_AGAIN = "Check the details and press Subscribe to get a confirmation mail."
-BAD_LINK = "This link is invalid or has expired. Subscribe again to get a fresh one."
-
-
-def _secret(request: Request) -> str:
-    return site_of(request).settings.ensure_secret_key()
-
-
-def _subscriber(request: Request, kind: str, token: str) -> Subscriber:
-    """The subscriber a manage or unsubscribe token names, or a 400 page."""
-    try:
-        pk, email = tokens.read_subscriber_token(_secret(request), kind, token)
-    except tokens.BadToken:
-        raise HTTPException(400, BAD_LINK) from None
-    with write_tx(site_of(request).engine) as conn:
-        sub = subscriptions.by_pk(conn, pk)
-    if sub is None or sub.email != email:
-        raise HTTPException(400, BAD_LINK)
-    return sub
 
 
 @router.get("/subscribe")
@@ -83,7 +63,7 @@ async def subscribe(
     except InvalidRequest as exc:
         return render_personal(request, "subscribe.html", status=400, form=form, error=str(exc), done=False)
     site = site_of(request)
-    await links.request_subscription(site.settings, site.engine, prefs)
+    await subscribing.request(site.engine, site.settings, prefs)
     return render_personal(request, "subscribe.html", form={}, error=None, done=True, message=PENDING)
 
 
@@ -97,28 +77,16 @@ async def subscribe_api(request: Request) -> Response:
         raise HTTPException(400, "The body must be JSON.") from None
     if not isinstance(body, dict):
         raise HTTPException(400, "The body must be a JSON object.")
-    try:
-        prefs = check(body.get("email"), body.get("frequency"), body.get("categories"), body.get("keywords"))
-    except InvalidRequest as exc:
-        raise HTTPException(400, str(exc)) from None
+    prefs = check(body.get("email"), body.get("frequency"), body.get("categories"), body.get("keywords"))
     site = site_of(request)
-    await links.request_subscription(site.settings, site.engine, prefs)
+    await subscribing.request(site.engine, site.settings, prefs)
     return JSONResponse({"status": "pending", "message": PENDING}, status_code=202)
 
 
 @router.get("/subscribe/confirm")
 def confirm(request: Request, token: str = "") -> Response:
-    try:
-        c = tokens.read_confirm_token(_secret(request), token)
-    except tokens.BadToken:
-        raise HTTPException(400, BAD_LINK) from None
-    with write_tx(site_of(request).engine) as conn:
-        sub = subscriptions.by_pk(conn, c.pk)
-        if sub is None or sub.email != c.email:
-            raise HTTPException(400, BAD_LINK)
-        subscriptions.confirm(conn, c.pk, c.frequency, c.categories, c.keywords)
-        sub = subscriptions.by_pk(conn, c.pk)
-    assert sub is not None
+    site = site_of(request)
+    sub = subscribing.confirm(site.engine, site.settings, token)
     return _manage_page(request, sub, "Confirmed: your digest starts with the next period.")
 
 
@@ -127,7 +95,7 @@ def _manage_page(
 ) -> Response:
     """The preferences form for `sub`, with a fresh manage token and the unsubscribe button."""
     settings = site_of(request).settings
-    token = tokens.subscriber_token(settings.ensure_secret_key(), "manage", sub.pk, sub.email)
+    token = links.subscriber_token(settings.ensure_secret_key(), "manage", sub.pk, sub.email)
     return render_personal(
         request,
         "subscription_manage.html",
@@ -145,6 +113,11 @@ def manage_form(request: Request, token: str = "") -> Response:
     return _manage_page(request, _subscriber(request, "manage", token), None)
 
 
+def _subscriber(request: Request, kind: str, token: str) -> Subscriber:
+    site = site_of(request)
+    return subscribing.subscriber(site.engine, site.settings, kind, token)
+
+
 @router.post("/subscribe/manage")
 def manage(
     request: Request,
@@ -156,19 +129,15 @@ def manage(
     """Change preferences; the signed token is the authority (no sign-in, no CSRF cookie needed)."""
     sub = _subscriber(request, "manage", token)
     try:
-        prefs: Preferences = check(sub.email, frequency, categories, keywords)
+        prefs = check(sub.email, frequency, categories, keywords)
     except InvalidRequest as exc:
         return _manage_page(request, sub, None, status=400, error=str(exc))
-    with write_tx(site_of(request).engine) as conn:
-        subscriptions.set_preferences(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
-        sub = subscriptions.by_pk(conn, sub.pk) or sub
-    return _manage_page(request, sub, "Saved.")
+    return _manage_page(request, subscribing.save_preferences(site_of(request).engine, sub, prefs), "Saved.")
 
 
 def _unsubscribe(request: Request, token: str) -> Response:
     sub = _subscriber(request, "unsubscribe", token)
-    with write_tx(site_of(request).engine) as conn:
-        subscriptions.unsubscribe(conn, sub.pk)
+    subscribing.unsubscribe(site_of(request).engine, sub)
     return render_personal(request, "subscription_manage.html", sub=None, unsubscribed=True, email=sub.email)
 
 
@@ -198,18 +167,11 @@ def settings_digest(
         return render_settings(request, account, status=400, error="Your account has no email address to mail.")
     engine = site_of(request).engine
     if action == "unsubscribe":
-        with write_tx(engine) as conn:
-            if sub := subscriptions.by_email(conn, account.email):
-                subscriptions.unsubscribe(conn, sub.pk)
+        subscribing.unsubscribe_member(engine, account.email)
         return render_settings(request, account, message="Unsubscribed: no more digests will be sent.")
     try:
         prefs = check(account.email, frequency, categories, keywords)
     except InvalidRequest as exc:
         return render_settings(request, account, status=400, error=str(exc))
-    with write_tx(engine) as conn:
-        sub = subscriptions.get_or_create(conn, prefs.email, prefs.frequency)
-        if sub.active:
-            subscriptions.set_preferences(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
-        else:
-            subscriptions.confirm(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
+    subscribing.subscribe_member(engine, prefs)
     return render_settings(request, account, message=f"Saved: you get the {prefs.frequency} digest.")

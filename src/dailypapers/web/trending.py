@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from dailypapers.ranking.trending import TrendingParams, window_start
-from dailypapers.store import feed, ranking_queries
+from dailypapers.ranking import order
+from dailypapers.ranking.score import TrendingParams, window_start
+from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
 from dailypapers.web.pages import personal
@@ -30,7 +31,7 @@ def render_trending(
     size = settings.feed_page_size
     start, end = window_start(now, settings.trending_days), now.date()
     with read_tx(site.engine) as conn:
-        ranked = ranking_queries.trending_between(conn, start, end, now, params, limit=size, offset=page * size)
+        ranked = order.trending_between(conn, start, end, now, params, limit=size, offset=page * size)
         total = feed.count_featured(conn, start, end)
         latest = feed.latest_day(conn)
         ctx = personal(conn, ctx or {}, [s.item.pk for s in ranked])

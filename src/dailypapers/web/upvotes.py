@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from dailypapers.store import feed
-from dailypapers.store import votes as votes_store
-from dailypapers.store.accounts import Account
-from dailypapers.store.db import write_tx
+from dailypapers.curation import voting
 from dailypapers.web.auth import check_csrf, rate_limit, require_user
 from dailypapers.web.site import site_of
 
 router = APIRouter()
 
 
-def vote(request: Request, account: Account, paper_id: str, on: bool) -> dict[str, object]:
+def vote(request: Request, paper_id: str, on: bool) -> dict[str, object]:
+    account = require_user(request)
     rate_limit(request, "vote", f"user:{account.pk}")
-    with write_tx(site_of(request).engine) as conn:
-        pk = feed.paper_pk_of(conn, paper_id)
-        if pk is None:
-            raise HTTPException(404, f"Paper {paper_id} not found")
-        votes_store.set_vote(conn, account.pk, pk, on)
-        return {
-            "id": paper_id,
-            "upvoted": votes_store.has_voted(conn, account.pk, pk),
-            "upvotes": votes_store.upvotes_of(conn, pk),
-        }
+    return asdict(voting.vote(site_of(request).engine, account, paper_id, on))
 
 
 @router.post("/papers/{paper_id:path}/upvote", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def upvote_form(request: Request, paper_id: str, on: Annotated[str, Form(pattern="^[01]$")] = "1") -> Response:
-    account = require_user(request)
-    result = vote(request, account, paper_id, on == "1")
+    result = vote(request, paper_id, on == "1")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result)
     back = request.headers.get("referer") or f"/papers/{paper_id}"
@@ -44,10 +33,10 @@ def upvote_form(request: Request, paper_id: str, on: Annotated[str, Form(pattern
 @router.post("/api/papers/{paper_id:path}/upvote", tags=["community"], dependencies=[Depends(check_csrf)])
 def api_upvote(request: Request, paper_id: str) -> dict[str, object]:
     """Upvote a paper (idempotent). Send `Authorization: Bearer <token>`."""
-    return vote(request, require_user(request), paper_id, True)
+    return vote(request, paper_id, True)
 
 
 @router.delete("/api/papers/{paper_id:path}/upvote", tags=["community"], dependencies=[Depends(check_csrf)])
 def api_remove_upvote(request: Request, paper_id: str) -> dict[str, object]:
     """Take back an upvote (idempotent)."""
-    return vote(request, require_user(request), paper_id, False)
+    return vote(request, paper_id, False)

@@ -1,0 +1,221 @@
+"""Membership: sign-up with an emailed activation link, sign-in and sessions, passwords, API tokens,
+roles and suspension. Rules live here (and in `rules` and `passwords`); the store keeps the rows.
+
+Refusals are `problems`: BadRequest (with `NameTaken` for a username or address in use), NotFound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Engine
+
+from dailypapers.accounts.passwords import check_new_password, hash_password, verify_password
+from dailypapers.accounts.rules import (
+    email_problem,
+    new_api_token,
+    new_session_token,
+    normal_email,
+    role_problem,
+    username_problem,
+)
+from dailypapers.config import Settings
+from dailypapers.mail import outbox
+from dailypapers.problems import BadRequest, NotFound
+from dailypapers.store import accounts, comments
+from dailypapers.store.accounts import Account
+from dailypapers.store.db import read_tx, write_tx
+
+ACTIVATION_MAX_AGE = 2 * 24 * 3600
+
+
+class NameTaken(BadRequest):
+    """The username or address belongs to someone else."""
+
+
+def _activation(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.ensure_secret_key(), salt="activate")
+
+
+async def sign_up(engine: Engine, settings: Settings, username: str, email: str, password: str) -> str:
+    """Create an inactive account and mail its activation link; returns the address written to.
+
+    An address that already has an account gets a note saying so instead, and the caller answers the
+    same either way, so sign-up cannot tell who is a member.
+    """
+    username, email = username.strip(), normal_email(email)
+    problem = username_problem(username) or email_problem(email) or check_new_password(password)
+    if problem:
+        raise BadRequest(problem)
+    password_hash = await asyncio.to_thread(hash_password, password)
+    with write_tx(engine) as conn:
+        account = None
+        if accounts.account_by_email(conn, email) is None:
+            try:
+                account = accounts.create_user(conn, username, email, password_hash, active=False)
+            except accounts.NameTaken:
+                raise NameTaken("That username is taken; choose another.") from None
+    base = settings.base_url
+    if account is not None:
+        link = f"{base}/activate?token={_activation(settings).dumps(account.pk)}"
+        text = f"Welcome to Daily Papers, {username}!\n\nOpen this link to activate your account:\n{link}\n\n"
+        text += "It works for 48 hours. If you did not sign up, ignore this message.\n"
+        msg = outbox.message(settings, email, "Activate your Daily Papers account", text)
+    else:
+        text = "Someone (maybe you) tried to sign up to Daily Papers with this address, which already has an "
+        text += f"account.\nSign in at {base}/signin instead. If it was not you, ignore this.\n"
+        msg = outbox.message(settings, email, "You already have a Daily Papers account", text)
+    await outbox.send(settings, msg)
+    return email
+
+
+def activate(engine: Engine, settings: Settings, token: str) -> Account:
+    """Activate the account an activation link names (it works for 48 hours)."""
+    try:
+        pk = _activation(settings).loads(token, max_age=ACTIVATION_MAX_AGE)
+    except SignatureExpired:
+        raise BadRequest("This activation link has expired. Sign up again to get a new one.") from None
+    except BadSignature:
+        raise BadRequest("This activation link is not valid.") from None
+    with write_tx(engine) as conn:
+        account = accounts.account_by_pk(conn, int(pk))
+        if account is None:
+            raise BadRequest("This activation link is not valid.")
+        accounts.activate(conn, account.pk)
+    return account
+
+
+async def sign_in(engine: Engine, login: str, password: str) -> Account:
+    """The account `login` (a username or an address) names, if `password` is its password and it may sign
+    in. Takes as long for unknown accounts as for wrong passwords."""
+    login = login.strip()
+    with read_tx(engine) as conn:
+        account = accounts.account_by_email(conn, login) if "@" in login else accounts.account_by_name(conn, login)
+        stored = accounts.password_hash_of(conn, account.pk) if account else None
+    if not await asyncio.to_thread(verify_password, stored, password) or account is None:
+        raise BadRequest("Wrong username or password.")
+    if account.suspended:
+        raise BadRequest("This account is suspended.")
+    if not account.active:
+        raise BadRequest("This account is not activated yet: open the link we emailed you.")
+    return account
+
+
+def start_session(engine: Engine, settings: Settings, account: Account) -> str:
+    """A new session for `account`; returns the token its cookie carries."""
+    token = new_session_token()
+    with write_tx(engine) as conn:
+        accounts.create_session(conn, account.pk, token, dt.timedelta(days=settings.session_days))
+    return token
+
+
+def end_session(engine: Engine, token: str) -> None:
+    with write_tx(engine) as conn:
+        accounts.delete_session(conn, token)
+
+
+async def change_password(engine: Engine, account: Account, current: str, new: str, session: str | None) -> None:
+    """Replace the password after checking the current one; every other session of the account ends."""
+    with read_tx(engine) as conn:
+        stored = accounts.password_hash_of(conn, account.pk)
+    if not await asyncio.to_thread(verify_password, stored, current):
+        raise BadRequest("Your current password is not right.")
+    if problem := check_new_password(new):
+        raise BadRequest(problem)
+    new_hash = await asyncio.to_thread(hash_password, new)
+    with write_tx(engine) as conn:
+        accounts.set_password_hash(conn, account.pk, new_hash)
+        accounts.delete_sessions_of(conn, account.pk, keep=session)
+
+
+def create_api_token(engine: Engine, account: Account, name: str) -> str:
+    """A new personal API token named `name`; the secret is returned once and stored only hashed."""
+    secret = new_api_token()
+    with write_tx(engine) as conn:
+        accounts.create_token(conn, account.pk, name.strip(), secret)
+    return secret
+
+
+def api_tokens(engine: Engine, account: Account) -> list[accounts.TokenInfo]:
+    """The account's API tokens that are not revoked (names and dates, never the secrets)."""
+    with read_tx(engine) as conn:
+        return accounts.tokens_of(conn, account.pk)
+
+
+def revoke_api_token(engine: Engine, account: Account, token_pk: int) -> None:
+    with write_tx(engine) as conn:
+        if not accounts.revoke_token(conn, account.pk, token_pk):
+            raise NotFound("No such token")
+
+
+def create_member(
+    engine: Engine, name: str, email: str, role: str, password: str | None, *, with_token: bool
+) -> tuple[Account, str | None]:
+    """An active account made by the operator (no activation mail), with an API token if asked for.
+
+    It needs a password (to sign in on the site) or a token (API only), or both.
+    """
+    name, email = name.strip(), normal_email(email)
+    problem = username_problem(name) or email_problem(email) or role_problem(role)
+    if not problem and password is None and not with_token:
+        problem = "give --password-stdin (to sign in on the site) or --token (API only), or both"
+    if not problem and password is not None:
+        problem = check_new_password(password)
+    if problem:
+        raise BadRequest(problem)
+    password_hash = hash_password(password) if password is not None else None
+    secret = new_api_token() if with_token else None
+    with write_tx(engine) as conn:
+        if accounts.account_by_name(conn, name):
+            raise NameTaken(f"a user named {name!r} already exists")
+        if accounts.account_by_email(conn, email):
+            raise NameTaken(f"a user with email {email!r} already exists")
+        try:
+            account = accounts.create_user(conn, name, email, password_hash, role=role, active=True)
+        except accounts.NameTaken as exc:
+            raise NameTaken(f"a user named {name!r} or with email {email!r} already exists") from exc
+        if secret:
+            accounts.create_token(conn, account.pk, "cli", secret)
+        accounts.log_action(conn, None, "create_user", f"user:{name}", role=role, via="cli")
+    return account, secret
+
+
+def _member(conn: object, account: Account | None, what: str) -> Account:
+    if account is None or not accounts.is_member(conn, account.pk):  # type: ignore[arg-type]
+        raise NotFound(what)
+    return account
+
+
+def set_role(engine: Engine, actor: Account | None, target: int | str, role: str) -> tuple[Account, str]:
+    """Give the member `target` (a pk, or a name from the command line) `role`; returns them with their old
+    role. Admins cannot demote themselves; a change is written to the audit log."""
+    if problem := role_problem(role):
+        raise BadRequest(problem)
+    if actor is not None and target == actor.pk and role != "admin":
+        raise BadRequest("You cannot demote yourself; ask another admin to change your role.")
+    with write_tx(engine) as conn:
+        if isinstance(target, str):
+            account = _member(conn, accounts.account_by_name(conn, target), f"no user named {target!r}")
+        else:
+            account = _member(conn, accounts.account_by_pk(conn, target), "No such user")
+        if account.role != role:
+            accounts.set_role(conn, account.pk, role)
+            via = {} if actor else {"via": "cli"}
+            actor_pk = actor.pk if actor else None
+            accounts.log_action(conn, actor_pk, "set_role", f"user:{account.name}", old=account.role, new=role, **via)
+    return account, account.role
+
+
+def set_suspended(engine: Engine, actor: Account, target_pk: int, suspended: bool) -> Account:
+    """Suspend a member (signed out everywhere, cannot sign in, comments hidden) or reinstate them."""
+    if target_pk == actor.pk and suspended:
+        raise BadRequest("You cannot suspend yourself.")
+    with write_tx(engine) as conn:
+        account = _member(conn, accounts.account_by_pk(conn, target_pk), "No such user")
+        if account.suspended != suspended:
+            accounts.set_suspended(conn, account.pk, suspended)
+            comments.recount_comments(conn, account.pk)
+            accounts.log_action(conn, actor.pk, "suspend" if suspended else "reinstate", f"user:{account.name}")
+    return account

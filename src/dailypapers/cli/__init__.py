@@ -1,0 +1,1 @@
+"""The `dailypapers` command (`main.app`): each subcommand a thin wrapper over one package."""
