@@ -39,9 +39,11 @@ test-deps: $(VENV)/.test-installed
 	@command -v redis-server >/dev/null 2>&1 || { echo "error: redis-server is required for the tests" >&2; exit 1; }
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --no-create-home postgres; fi
 
+## Style, and the layering of docs/architecture.md (import-linter contracts in pyproject.toml).
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 ## Benchmarks; figures go to docs/benchmarks.md.
 bench: $(VENV)/.test-installed

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import Settings, env_name, settings_table
-from dailypapers.mail.outbox import message
+from dailypapers.mail import message
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

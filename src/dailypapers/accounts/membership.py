@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Engine
 
+from dailypapers import mail
 from dailypapers.accounts.passwords import check_new_password, hash_password, verify_password
 from dailypapers.accounts.rules import (
     email_problem,
@@ -22,11 +23,13 @@ from dailypapers.accounts.rules import (
     username_problem,
 )
 from dailypapers.config import Settings
-from dailypapers.mail import outbox
 from dailypapers.problems import BadRequest, NotFound
 from dailypapers.store import accounts, comments
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx, write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 ACTIVATION_MAX_AGE = 2 * 24 * 3600
 
@@ -62,12 +65,12 @@ async def sign_up(engine: Engine, settings: Settings, username: str, email: str,
         link = f"{base}/activate?token={_activation(settings).dumps(account.pk)}"
         text = f"Welcome to Daily Papers, {username}!\n\nOpen this link to activate your account:\n{link}\n\n"
         text += "It works for 48 hours. If you did not sign up, ignore this message.\n"
-        msg = outbox.message(settings, email, "Activate your Daily Papers account", text)
+        msg = mail.message(settings, email, "Activate your Daily Papers account", text)
     else:
         text = "Someone (maybe you) tried to sign up to Daily Papers with this address, which already has an "
         text += f"account.\nSign in at {base}/signin instead. If it was not you, ignore this.\n"
-        msg = outbox.message(settings, email, "You already have a Daily Papers account", text)
-    await outbox.send(settings, msg)
+        msg = mail.message(settings, email, "You already have a Daily Papers account", text)
+    await mail.send(settings, msg)
     return email
 
 

@@ -10,8 +10,7 @@ Each use case runs in its own write transaction; refusals are `problems` (no HTT
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from dailypapers.comments.markdown import BodyProblem, check_body, render_markdown
@@ -29,23 +28,12 @@ class InvalidComment(Unprocessable):
     """The body, or the comment replied to, is not acceptable."""
 
 
-@dataclass(slots=True)
-class ThreadComment:
-    """A comment as one viewer may see it; `readable` is False (and `html`, `body` empty) when they may not
-    read it: deleted, or concealed from anyone but its author and moderators."""
+@dataclass(frozen=True, slots=True)
+class ThreadComment(CommentInfo):
+    """A comment as one viewer may see it: `readable` is False (and `html`, `body` empty) when they may not
+    read it (deleted, or concealed from anyone but its author and moderators); `replies` below it."""
 
-    pk: int
-    parent_pk: int | None
-    author: str
-    author_pk: int
-    body: str
-    html: str
-    created_at: dt.datetime
-    edited_at: dt.datetime | None
-    deleted: bool
-    hidden: bool
-    suspended: bool
-    readable: bool
+    readable: bool = True
     replies: list[ThreadComment] = field(default_factory=list)
 
     @property
@@ -139,20 +127,10 @@ def thread(conn: Connection, paper_pk: int, viewer: Account | None) -> list[Thre
     for c in comments.paper_comments(conn, paper_pk):
         concealed = c.hidden or c.suspended
         may_read = not c.deleted and (not concealed or moderator or (viewer is not None and c.user_pk == viewer.pk))
-        shown = ThreadComment(
-            pk=c.pk,
-            parent_pk=c.parent_pk,
-            author=c.author,
-            author_pk=c.user_pk,
-            body=c.body if may_read else "",
-            html=c.html if may_read else "",
-            created_at=c.created_at,
-            edited_at=c.edited_at,
-            deleted=c.deleted,
-            hidden=c.hidden,
-            suspended=c.suspended,
-            readable=may_read,
-        )
+        facts = {f.name: getattr(c, f.name) for f in fields(CommentInfo)}
+        if not may_read:
+            facts.update(body="", html="")
+        shown = ThreadComment(**facts, readable=may_read)
         if c.parent_pk is None:
             top[c.pk] = shown
         elif not c.deleted:

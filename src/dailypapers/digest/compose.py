@@ -7,20 +7,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from html import escape
+from typing import TYPE_CHECKING
 
 import css_inline
 import jinja2
-from sqlalchemy import Connection
 
-from dailypapers import periods
+from dailypapers import mail, periods
 from dailypapers.config import Settings
 from dailypapers.digest import links
 from dailypapers.digest.prefs import FREQUENCIES
-from dailypapers.mail import outbox
 from dailypapers.periods import Period
 from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.store.subscribers import Subscriber
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MAX_PAPERS = 10
 SNIPPET = 300
@@ -149,7 +151,7 @@ def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[Di
     subject, text, html = _bodies_for(settings.base_url, period, papers)
     text = text.replace(_MANAGE, manage).replace(_UNSUBSCRIBE, unsubscribe)
     html = html.replace(_MANAGE, escape(manage)).replace(_UNSUBSCRIBE, escape(unsubscribe))
-    msg = outbox.message(settings, sub.email, subject, text, html, cte="base64")
+    msg = mail.message(settings, sub.email, subject, text, html, cte="base64")
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg

@@ -24,21 +24,23 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiosmtplib
 from aiosmtplib.email import extract_recipients, extract_sender
-from sqlalchemy import Engine
 
+from dailypapers import mail
 from dailypapers.config import Settings
 from dailypapers.digest.compose import DigestPaper, choose, compose, frequency_of, ledger_key, period_papers
-from dailypapers.mail import outbox
 from dailypapers.periods import Period
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.subscribers import Subscriber
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -92,7 +94,7 @@ def prepare(
     if not settings.smtp_url:
         return Outgoing(sender, recipients, b"", False, msg)
     utf8 = not (sender + "".join(recipients)).isascii()
-    return Outgoing(sender, recipients, outbox.flatten(msg, utf8), utf8)
+    return Outgoing(sender, recipients, mail.flatten(msg, utf8), utf8)
 
 
 class Mailer:
@@ -106,11 +108,11 @@ class Mailer:
         """Send `out` once; raises `PermanentFailure` or `TemporaryFailure`."""
         if not self.settings.smtp_url:
             assert out.msg is not None
-            await outbox.send(self.settings, out.msg)
+            await mail.send(self.settings, out.msg)
             return
         try:
             if self._smtp is None or not self._smtp.is_connected:
-                self._smtp = aiosmtplib.SMTP(**outbox.smtp_params(self.settings.smtp_url))  # type: ignore[arg-type]
+                self._smtp = aiosmtplib.SMTP(**mail.smtp_params(self.settings.smtp_url))  # type: ignore[arg-type]
                 await self._smtp.connect()
             options = ["SMTPUTF8"] if out.utf8 else []
             await self._smtp.sendmail(out.sender, out.recipients, out.data, mail_options=options)

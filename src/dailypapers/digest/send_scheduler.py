@@ -10,15 +10,17 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.digest.compose import digest_period, ledger_key
 from dailypapers.digest.deliver import deliver
 from dailypapers.store import bookkeeping
 from dailypapers.store.db import write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from dailypapers import mail
 from dailypapers.config import Settings
 from dailypapers.digest import links
 from dailypapers.digest.prefs import Preferences
-from dailypapers.mail import outbox
 from dailypapers.problems import BadRequest
 from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx, write_tx
@@ -41,9 +41,9 @@ async def request(engine: Engine, settings: Settings, prefs: Preferences) -> Non
         f"Confirm with this link (it works for 7 days):\n{link}\n\n"
         "If it was not you, ignore this message and nothing more will be sent.\n"
     )
-    msg = outbox.message(settings, sub.email, "Confirm your Daily Papers digest", text)
+    msg = mail.message(settings, sub.email, "Confirm your Daily Papers digest", text)
     try:
-        await outbox.send(settings, msg)
+        await mail.send(settings, msg)
     except Exception:  # the answer must not depend on the mail server
         log.exception("could not send a digest confirmation")
 

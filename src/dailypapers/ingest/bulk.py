@@ -15,15 +15,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from dailypapers.ingest.importer import ImportReport, Prepared, auto_feature, file_key, write_batch
+from dailypapers.ingest.batches import ImportReport, Prepared, auto_feature, file_key, write_batch
 from dailypapers.sources.detect import FORMATS, Format
 from dailypapers.sources.record import PaperRecord, SourceError
 from dailypapers.store import bookkeeping, papers
 from dailypapers.store.db import write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Below this size a pool costs more than it saves.
 PARALLEL_MIN_BYTES = 4 << 20

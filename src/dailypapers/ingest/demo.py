@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from dailypapers.ingest.importer import ImportReport, import_file
 from dailypapers.store import papers, search_index
 from dailypapers.store.db import read_tx, write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 # Precomputed embeddings of the demo papers (PROVENANCE.md says how they were made), so semantic

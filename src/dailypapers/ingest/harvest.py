@@ -14,9 +14,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, TypeVar
 
 from dailypapers.config import Settings
 from dailypapers.ingest.http import FetchError, PoliteClient
@@ -27,6 +25,9 @@ from dailypapers.sources.oai_pmh import OaiError, OaiPage, parse_oai
 from dailypapers.sources.record import PaperRecord, SourceError
 from dailypapers.store import bookkeeping, search_index
 from dailypapers.store.db import read_tx, write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 P = TypeVar("P")

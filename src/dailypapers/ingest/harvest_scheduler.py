@@ -13,21 +13,20 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from dailypapers.config import Settings
 from dailypapers.ingest.harvest import HarvestReport, harvest_rss
 from dailypapers.ingest.http import PoliteClient
 from dailypapers.store import bookkeeping
+from dailypapers.store.convert import utc_now
 from dailypapers.store.db import write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 JOB = "harvest-rss"
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class HarvestScheduler:
@@ -41,7 +40,7 @@ class HarvestScheduler:
         interval: float = 60.0,
         stale_after: dt.timedelta = dt.timedelta(hours=1),
         client: PoliteClient | None = None,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.engine = engine
         self.settings = settings

@@ -12,8 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from dailypapers.config import Settings
 from dailypapers.ingest.http import FetchError, PoliteClient, RateLimiter
@@ -23,6 +22,9 @@ from dailypapers.sources.arxiv_ids import normalize_arxiv_id
 from dailypapers.sources.record import SourceError
 from dailypapers.store import feed, search_index
 from dailypapers.store.db import read_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # A person is waiting for the answer: retry less than a harvest would (backoff doubles each time).
 LOOKUP_RETRIES = 2

@@ -8,13 +8,15 @@ age, so a range's listings are loaded and ranked by `score.rank` (docs/ranking.m
 from __future__ import annotations
 
 import datetime as dt
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from dailypapers.periods import Period
 from dailypapers.ranking.score import Scored, TrendingParams, hours_since_featured, rank, reference_time, score
 from dailypapers.store import feed
 from dailypapers.store.feed import Entry
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def ordered(

@@ -17,13 +17,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from dailypapers.config import Settings
 from dailypapers.search.embedder import Embedder, EmbedderError, get_embedder, paper_text
 from dailypapers.store import papers, vectors
 from dailypapers.store.db import read_tx, write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,6 @@ CLAIM_TTL = dt.timedelta(minutes=10)
 class EmbedReport:
     embedded: int = 0
     seconds: float = 0.0
-    encode_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -81,9 +82,7 @@ def embed_pending(
         if not todo:
             continue
         try:
-            began = time.perf_counter()
             matrix = embedder.encode([paper_text(p.title, p.abstract) for p in todo])
-            report.encode_seconds += time.perf_counter() - began
             with write_tx(engine) as conn:
                 written = vectors.write(conn, embedder.name, [(p.pk, p.content_hash) for p in todo], matrix, owner)
         except BaseException:

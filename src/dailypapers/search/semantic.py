@@ -16,9 +16,9 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.search.ann import IndexFile, VectorIndex
@@ -26,6 +26,9 @@ from dailypapers.search.embedder import Embedder, EmbedderError, get_embedder
 from dailypapers.store import vectors
 from dailypapers.store.db import read_tx
 from dailypapers.store.schema import EMBEDDING_DIM
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 

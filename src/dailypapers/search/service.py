@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
 from dailypapers.config import Settings
 from dailypapers.search.query import Query, parse
 from dailypapers.store import keyword, vectors
 from dailypapers.store.db import read_tx
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from dailypapers.search.semantic import SemanticIndex
 
 log = logging.getLogger(__name__)

@@ -59,10 +59,14 @@ def to_json(value: Any) -> str:
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
-    """`DateTime(timezone=True)` that always hands back aware UTC datetimes, on SQLite too."""
+    """`DateTime(timezone=True)` that stores UTC and hands back aware UTC datetimes, on SQLite too (which
+    would otherwise keep an aware value's wall time and drop its offset)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return aware(value)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         return aware(value)

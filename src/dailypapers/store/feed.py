@@ -15,8 +15,6 @@ from sqlalchemy import Connection, text
 from dailypapers.sources.record import Submitter
 from dailypapers.store.convert import as_date, aware, from_json
 
-SORTS = ("trending", "new")
-
 
 @dataclass(slots=True)
 class Entry:

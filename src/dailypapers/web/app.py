@@ -6,10 +6,10 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 
 from dailypapers import __version__
 from dailypapers.config import Settings
@@ -34,6 +34,9 @@ from dailypapers.web import (
 )
 from dailypapers.web.limits import BodyLimit
 from dailypapers.web.site import Site
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 STATIC = pages.__file__.rsplit("/", 1)[0] + "/static"

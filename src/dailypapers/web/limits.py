@@ -51,10 +51,6 @@ class BodyLimit:
         await self.app(scope, limited, guarded)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 async def _too_large(send: Send) -> None:
     body = b'{"error":"Request body too large"}'
     await send(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy import Connection
 
 from dailypapers.search.highlight import highlights
 from dailypapers.search.service import MODES, Results
@@ -18,6 +17,9 @@ from dailypapers.web.api import check_paper_id
 from dailypapers.web.auth import serve_page
 from dailypapers.web.pages import personal
 from dailypapers.web.site import Site, cached, site_of
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 router = APIRouter()
 Mode = Literal["hybrid", "keyword", "semantic"]

@@ -6,11 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from fastapi import Request, Response
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from dailypapers import __version__
@@ -19,6 +18,9 @@ from dailypapers.config import Settings
 from dailypapers.search.service import Searcher
 from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.web.cache import Cached, PageCache
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 TEMPLATES = Path(__file__).with_name("templates")
 HTML_HEADERS = {
