@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-KAGGLE = ROOT / "tests/fixtures/kaggle_arxiv_snapshot/head200_wanng-ide_arxivSpider_mnbvc.jsonl"
+KAGGLE = ROOT / "src/dailypapers/demo/head200_wanng-ide_arxivSpider_mnbvc.jsonl"
 SEED = ROOT / "src/dailypapers/demo/seed_papers.jsonl"
 
 

@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from dailypapers.store.db import make_engine, migrate
+from dailypapers.store.db import make_engine
+from tests.support.databases import make_template, new_database
 from tests.support.postgres import PostgresServer, start_postgres
-
-FIXTURES = Path(__file__).parent / "fixtures"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-_counter = itertools.count()
+from tests.support.replay import ReplayServer
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL server per test process, with a migrated template database."""
     server = start_postgres()
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE dp_template"))
-    template = make_engine(server.url("dp_template"))
-    with template.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-    migrate(template)
-    template.dispose()
-    admin.dispose()
+    make_template(server)
     yield server
     server.stop()
-
-
-def new_database(backend: str, request: pytest.FixtureRequest, directory: Path) -> str:
-    """The URL of a fresh, migrated database on `backend`."""
-    if backend == "sqlite":
-        url = f"sqlite:///{directory / f'test{next(_counter)}.db'}"
-        eng = make_engine(url)
-        migrate(eng)
-        eng.dispose()
-        return url
-    server: PostgresServer = request.getfixturevalue("postgres")
-    name = f"dp_{os.getpid()}_{next(_counter)}"
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE dp_template"))
-    admin.dispose()
-    return server.url(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -88,8 +59,16 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    """A replay server standing in for arXiv (the harvest tests in ingest/ and `dailypapers fetch` in cli/)."""
+    with ReplayServer() as srv:
+        yield srv
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Where tests leave screenshots and other things a person may want to look at."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+    path = Path(__file__).resolve().parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

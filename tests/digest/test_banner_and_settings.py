@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx
-from tests.community.test_accounts_security import make_user, post, sign_in
-from tests.digest.helpers import DAY, add_papers, run, settings_for
+from tests.support.accounts import make_user, post, sign_in
+from tests.support.digest import DAY, add_papers, run, settings_for
 from tests.support.server import serve_app
 from tests.support.smtp import smtp_server
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from dailypapers.cli.digest import digest_app
 from dailypapers.digest.compose import digest_period, ledger_key
-from tests.digest.helpers import DAY, SECRET, add_papers, confirmed
+from tests.support.digest import DAY, SECRET, add_papers, confirmed
 from tests.support.server import serve_app
 
 

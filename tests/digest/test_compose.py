@@ -8,7 +8,7 @@ from dailypapers.config import Settings
 from dailypapers.digest.compose import DigestPaper, compose
 from dailypapers.periods import period_of
 from dailypapers.store.subscribers import Subscriber
-from tests.digest.helpers import SECRET
+from tests.support.digest import SECRET
 
 DAY = dt.date(2026, 1, 5)
 

@@ -10,7 +10,7 @@ from dailypapers.digest.compose import digest_period, ledger_key
 from dailypapers.periods import Period, period_of
 from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx, write_tx
-from tests.digest.helpers import DAY, FakeSleep, add_papers, confirmed, run, settings_for
+from tests.support.digest import DAY, FakeSleep, add_papers, confirmed, run, settings_for
 from tests.support.smtp import smtp_server
 
 EMAILS = ["a@example.org", "b@example.org", "c@example.org"]

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from dailypapers.accounts.passwords import hash_password
 from dailypapers.store import accounts
 from dailypapers.store.db import write_tx
-from tests.digest.helpers import DAY, add_papers
+from tests.support.digest import DAY, add_papers
 from tests.support.server import serve_app
 
 

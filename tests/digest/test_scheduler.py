@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dailypapers.digest.send_scheduler import DigestScheduler
-from tests.digest.helpers import DAY, add_papers, confirmed, settings_for
+from tests.support.digest import DAY, add_papers, confirmed, settings_for
 from tests.support.smtp import smtp_server
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from dailypapers.digest import links
 from dailypapers.store import subscribers
 from dailypapers.store.db import read_tx
-from tests.digest.helpers import DAY, SECRET, add_papers, confirmed, run, settings_for
+from tests.support.digest import DAY, SECRET, add_papers, confirmed, run, settings_for
 from tests.support.server import serve_app
 from tests.support.smtp import smtp_server
 

@@ -12,7 +12,7 @@ from dailypapers.ingest.http import FetchError, PoliteClient
 from dailypapers.sources.arxiv_atom import ArxivApiError
 from dailypapers.sources.record import SourceError
 from dailypapers.store import search_index
-from tests.ingest.conftest import FakeTime, api_page, harvest_state, make_settings, paper_titles, recorded
+from tests.support.harvest import FakeTime, api_page, harvest_state, make_settings, paper_titles, recorded
 from tests.support.replay import ReplayServer, status
 
 KEY = harvest_key("api", q="testing", max=30)

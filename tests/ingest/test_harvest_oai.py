@@ -12,7 +12,7 @@ from dailypapers.ingest.http import FetchError, PoliteClient
 from dailypapers.sources.oai_pmh import OaiError
 from dailypapers.store import bookkeeping
 from dailypapers.store.db import write_tx
-from tests.ingest.conftest import OAI, FakeTime, harvest_state, make_settings, oai_last_page, paper_titles
+from tests.support.harvest import OAI, FakeTime, harvest_state, make_settings, oai_last_page, paper_titles
 from tests.support.replay import ReplayServer, status
 
 KEY = "oai:arXiv:set=cs:from=2013-05-01:until="

@@ -14,7 +14,7 @@ from dailypapers.ingest.harvest import harvest_rss
 from dailypapers.ingest.harvest_scheduler import JOB, HarvestScheduler
 from dailypapers.ingest.http import FetchError
 from dailypapers.sources.record import SourceError
-from tests.ingest.conftest import RSS, harvest_state, make_settings, paper_titles
+from tests.support.harvest import RSS, harvest_state, make_settings, paper_titles
 from tests.support.replay import ReplayServer, status
 
 CL = (RSS / "new2024_cs_cl_2026-04-27_3items_distill.xml").read_bytes()

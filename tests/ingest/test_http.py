@@ -11,7 +11,7 @@ import pytest
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.ingest.http import MAX_RETRY_AFTER, FetchError, PoliteClient, parse_retry_after
-from tests.ingest.conftest import FakeTime, api_page, make_settings
+from tests.support.harvest import FakeTime, api_page, make_settings
 from tests.support.postgres import free_port
 from tests.support.replay import CUT, TRUNCATE, ReplayServer, status
 

@@ -21,12 +21,11 @@ from dailypapers.sources.record import PaperRecord, Version
 from dailypapers.store import vectors
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.web.app import create_app
-from tests.search.semantic_support import (
+from tests.support.semantic import (
     PAPERS,
     HashEmbedder,
     add_bare_papers,
     add_papers,
-    embedder,  # noqa: F401  (fixture)
     settings_for,
     stored_keys,
 )
@@ -42,7 +41,7 @@ def _seq(engine: Engine) -> int:
         return vectors.current_seq(conn)
 
 
-def test_embeds_what_lacks_an_embedding_once(engine: Engine, embedder: Embedder) -> None:  # noqa: F811
+def test_embeds_what_lacks_an_embedding_once(engine: Engine, embedder: Embedder) -> None:
     pks = add_papers(engine, PAPERS)
     report = embed_pending(engine, embedder, chunk=2)
     assert report.embedded == len(PAPERS)
@@ -129,7 +128,7 @@ def test_limit_and_force(engine: Engine) -> None:
     assert embed_pending(engine, model, force=True, chunk=2).embedded == 5
 
 
-def test_embed_command_is_idempotent(db_url: str, tmp_path: Path, embedder: Embedder) -> None:  # noqa: F811
+def test_embed_command_is_idempotent(db_url: str, tmp_path: Path, embedder: Embedder) -> None:
     from dailypapers.store.db import make_engine
 
     engine = make_engine(db_url)
@@ -191,7 +190,7 @@ def test_background_worker_embeds_new_papers(engine: Engine, tmp_path: Path) -> 
     assert sum(calls) == 7
 
 
-def test_server_embeds_ingested_papers(engine: Engine, tmp_path: Path, embedder: Embedder) -> None:  # noqa: F811
+def test_server_embeds_ingested_papers(engine: Engine, tmp_path: Path, embedder: Embedder) -> None:
     settings = settings_for(tmp_path, digest_scheduler=False, secret_key="k" * 40)
     app = create_app(settings, engine, background=True)
     with TestClient(app):

@@ -25,7 +25,6 @@ from dailypapers.search.embedder import (
     verify_weights,
 )
 from dailypapers.store.db import make_engine, migrate, read_tx, write_tx
-from tests.search.semantic_support import embedder  # noqa: F401  (fixture)
 
 
 def _package_folder() -> Path:
@@ -81,7 +80,7 @@ def test_importing_the_application_loads_no_model() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-def test_models_by_name_or_folder(tmp_path: Path, embedder: Embedder) -> None:  # noqa: F811
+def test_models_by_name_or_folder(tmp_path: Path, embedder: Embedder) -> None:
     assert make_embedder(Settings(embed_model="sentence-transformers/all-MiniLM-L6-v2")).name == DEFAULT_MODEL
     with pytest.raises(EmbedderError, match="unknown embedding model 'no-such-model'"):
         make_embedder(Settings(embed_model="no-such-model"))
@@ -107,7 +106,7 @@ def test_paper_text() -> None:
     assert paper_text("Only a title", "") == "Only a title"
 
 
-def test_vectors_are_unit_length_in_input_order(embedder: Embedder) -> None:  # noqa: F811
+def test_vectors_are_unit_length_in_input_order(embedder: Embedder) -> None:
     texts = ["short", "a much longer text about coral reefs and ocean warming " * 5, "medium length text here"]
     together = embedder.encode(texts)
     assert together.dtype == np.float32 and together.shape == (3, 384)
@@ -117,7 +116,7 @@ def test_vectors_are_unit_length_in_input_order(embedder: Embedder) -> None:  # 
     assert embedder.encode([]).shape == (0, 384)
 
 
-def test_shipped_demo_vectors_are_the_models(tmp_path: Path, embedder: Embedder) -> None:  # noqa: F811
+def test_shipped_demo_vectors_are_the_models(tmp_path: Path, embedder: Embedder) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     migrate(engine)
     load_demo(engine)

@@ -13,7 +13,7 @@ from dailypapers.search.query import parse
 from dailypapers.sources.record import Author, PaperRecord
 from dailypapers.store import keyword, search_index
 from dailypapers.store.db import read_tx
-from tests.search.test_query import HOSTILE
+from tests.support.hostile import HOSTILE_QUERIES
 
 LONG = (
     "Cross-site scripting is a classic. " * 6
@@ -230,7 +230,7 @@ def test_phrases_and_empty_queries(engine: Engine, pks: dict[str, int]) -> None:
 
 def test_hostile_queries_never_fail(engine: Engine, pks: dict[str, int]) -> None:
     with read_tx(engine) as conn:
-        for raw in HOSTILE:
+        for raw in HOSTILE_QUERIES:
             q = parse(raw)
             assert isinstance(keyword.search(conn, q, 10), list), raw
             assert isinstance(keyword.search(conn, q, 10, 5), list), raw

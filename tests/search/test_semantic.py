@@ -12,11 +12,10 @@ from dailypapers.search.embedder import DEFAULT_MODEL, Embedder
 from dailypapers.search.semantic import SemanticIndex
 from dailypapers.store import vectors
 from dailypapers.store.db import make_engine, read_tx, write_tx
-from tests.conftest import new_database
-from tests.search.semantic_support import (
+from tests.support.databases import new_database
+from tests.support.semantic import (
     HashEmbedder,
     add_bare_papers,
-    embedder,  # noqa: F401  (fixture)
     settings_for,
     store_vectors,
     unit_vectors,
@@ -24,7 +23,7 @@ from tests.search.semantic_support import (
 
 
 @pytest.fixture(scope="module")
-def demo_index(demo_engine: Engine, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> SemanticIndex:  # noqa: F811
+def demo_index(demo_engine: Engine, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> SemanticIndex:
     index = SemanticIndex(demo_engine, settings_for(tmp_path_factory.mktemp("semantic")), embedder)
     index.catch_up()
     return index

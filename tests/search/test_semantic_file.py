@@ -19,8 +19,8 @@ from dailypapers.config import Settings
 from dailypapers.search.semantic import SemanticIndex, catch_up_all
 from dailypapers.store import vectors
 from dailypapers.store.db import make_engine, read_tx, write_tx
-from tests.conftest import new_database
-from tests.search.semantic_support import HashEmbedder, add_bare_papers, settings_for, store_vectors, unit_vectors
+from tests.support.databases import new_database
+from tests.support.semantic import HashEmbedder, add_bare_papers, settings_for, store_vectors, unit_vectors
 
 MODEL = HashEmbedder()
 

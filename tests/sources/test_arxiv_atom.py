@@ -16,11 +16,17 @@ from dailypapers.sources.arxiv_atom import (
     split_authors,
 )
 from dailypapers.sources.record import Author, SourceError, Version
+from tests.support.fixtures import FIXTURES, recording, recordings
 
-API = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv_api"
+API = FIXTURES / "arxiv_api"
 LEGACY = API / "arxiv_py" / "legacy_2016"
 RECORDED = API / "arxiv_py" / "recorded_2026"
 UTC = dt.UTC
+
+
+def api(name: str) -> Path:
+    """A recorded API feed (tests/fixtures/arxiv_api/, or the demo folder for the ones the demo ships)."""
+    return recording("arxiv_api", name)
 
 
 def recorded(prefix: str) -> bytes:
@@ -37,12 +43,15 @@ def by_id(page):
     return {r.id: r for r in page.records}
 
 
-ALL_FEEDS = sorted(p.name for p in API.glob("*.xml")) + sorted(f"legacy_2016/{p.name}" for p in LEGACY.glob("*"))
+# Every feed of tests/fixtures/arxiv_api/ and those the demo ships (stored in its folder only).
+ALL_FEEDS = [p.name for p in recordings("arxiv_api", "*.xml")] + sorted(
+    f"legacy_2016/{p.name}" for p in LEGACY.glob("*")
+)
 
 
 @pytest.mark.parametrize("name", ALL_FEEDS)
 def test_every_feed_file_parses_without_errors(name: str) -> None:
-    path = LEGACY / name.split("/", 1)[1] if name.startswith("legacy_2016/") else API / name
+    path = LEGACY / name.split("/", 1)[1] if name.startswith("legacy_2016/") else api(name)
     page = parse_feed(path.read_bytes(), where=name)
     assert page.errors == []
     assert page.records and len(page.records) <= min(page.items_per_page, page.total_results)
@@ -91,7 +100,7 @@ def test_legacy_search_page_with_old_style_ids() -> None:
 
 
 def test_legacy_2025_format_hard_wrapped_titles_are_collapsed() -> None:
-    page = parse_feed((API / "xiv_search_cs.RO_neural_2_oldformat_2025-10-17.xml").read_bytes(), where="xiv")
+    page = parse_feed(api("xiv_search_cs.RO_neural_2_oldformat_2025-10-17.xml").read_bytes(), where="xiv")
     assert page.total_results == 5619
     assert len(page.records) == 2
     for rec in page.records:
@@ -125,7 +134,7 @@ def test_old_style_versioned_id_and_cross_list() -> None:
 
 
 def test_2026_format_fields_and_project_page() -> None:
-    page = parse_feed((API / "sotawhat_search_transformer_cs.LG_2026-06-14.xml").read_bytes(), where="sotawhat")
+    page = parse_feed(api("sotawhat_search_transformer_cs.LG_2026-06-14.xml").read_bytes(), where="sotawhat")
     assert (page.total_results, page.start_index, page.items_per_page) == (28946, 0, 5)
     rec = by_id(page)["2606.13677"]
     assert rec.title == "Mana: Dexterous Manipulation of Articulated Tools"
@@ -138,7 +147,7 @@ def test_2026_format_fields_and_project_page() -> None:
 
 
 def test_unicode_title_versions_doi_and_journal_ref() -> None:
-    page = parse_feed((API / "fastpaper_search_attention_OR_mechanism_3_2026-03-26.xml").read_bytes(), where="fp")
+    page = parse_feed(api("fastpaper_search_attention_OR_mechanism_3_2026-03-26.xml").read_bytes(), where="fp")
     recs = by_id(page)
     assert recs["2002.00741"].title.startswith("Déjà vu: A Contextualized Temporal Attention Mechanism")
     assert recs["2002.00741"].primary_category == "cs.IR"

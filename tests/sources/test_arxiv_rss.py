@@ -10,8 +10,9 @@ import pytest
 
 from dailypapers.sources.arxiv_rss import parse_rss
 from dailypapers.sources.record import SourceError, Version
+from tests.support.fixtures import FIXTURES
 
-RSS = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv_rss"
+RSS = FIXTURES / "arxiv_rss"
 CL = RSS / "new2024_cs_cl_2026-04-27_3items_distill.xml"
 AI = RSS / "new2024_cs_ai_2026-04-27_3items_distill.xml"
 LG = RSS / "new2024_cs_lg_2026-04-27_3items_distill.xml"

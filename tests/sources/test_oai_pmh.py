@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 import unicodedata
-from pathlib import Path
 
 import pytest
 
 from dailypapers.sources.oai_pmh import OaiError, parse_oai
 from dailypapers.sources.record import Author, SourceError, Version
+from tests.support.fixtures import FIXTURES
 
-OAI = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv_oai"
+OAI = FIXTURES / "arxiv_oai"
 RAW_PAGE = OAI / "scirate_ListRecords_arXivRaw_page96001_2014-01-16.xml"
 ARXIV_PAGE = OAI / "scirate_ListRecords_arXiv_page96001_2013-05-25.xml"
 DC_PAGE = OAI / "atomiklabs_ListRecords_oai_dc_cs_2024-01-25_truncated.xml"

@@ -16,6 +16,8 @@ from dailypapers.config import Settings
 from dailypapers.web.app import create_app
 from tests.support.postgres import free_port
 
+SECRET = "test-secret-key-for-signing-0123456789"  # the site's secret key unless a test gives another
+
 
 @contextlib.contextmanager
 def serve_app(engine: Engine, data_dir: Path | None = None, **settings: object) -> Iterator[str]:
@@ -28,7 +30,7 @@ def serve_app(engine: Engine, data_dir: Path | None = None, **settings: object) 
         "port": port,
         "base_url": base,
         "page_cache_ttl": 0.0,
-        "secret_key": "test-secret-key-for-signing-0123456789",
+        "secret_key": SECRET,
     }
     fields.update(settings)  # e.g. rate_limits=False, redis_url=..., base_url="https://..."
     config = Settings(**fields)  # type: ignore[arg-type]

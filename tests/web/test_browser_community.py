@@ -19,7 +19,6 @@ from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import search_index
 from tests.support.server import serve_app
-from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def shot(page: Page, artifacts: Path, backend: str, step: str) -> None:
 
 
 def test_sign_up_submit_upvote_comment_reply_trending_sign_out(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     site: tuple[str, Path],
     artifacts: Path,
     request: pytest.FixtureRequest,
@@ -105,7 +104,7 @@ def test_sign_up_submit_upvote_comment_reply_trending_sign_out(
     assert dialogs == []
 
 
-def test_script_payloads_never_run(browser: Browser, engine: Engine, tmp_path: Path) -> None:  # noqa: F811
+def test_script_payloads_never_run(browser: Browser, engine: Engine, tmp_path: Path) -> None:
     payload = "<script>alert('title')</script><img src=x onerror=alert('img')>"
     rec = PaperRecord(
         id="2601.00002",

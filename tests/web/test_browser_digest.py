@@ -15,10 +15,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine
 
-from tests.digest.helpers import DAY, SECRET, add_papers
+from tests.support.digest import DAY, SECRET, add_papers
 from tests.support.server import serve_app
 from tests.support.smtp import smtp_server
-from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 CONFIRM_LINK = re.compile(r"(http://\S+/subscribe/confirm\?token=\S+)")
 
@@ -48,7 +47,7 @@ def send_digest(engine: Engine, data_dir: Path, base: str, smtp_url: str, day: d
 
 
 def test_subscribe_on_banner_confirm_receive_unsubscribe_from_mail(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     engine: Engine,
     tmp_path: Path,
     artifacts: Path,

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
-
 
 def test_search_from_the_header_switch_modes_and_open_similar(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     demo_server: str,
     artifacts: Path,
     request: pytest.FixtureRequest,

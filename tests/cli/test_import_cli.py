@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from dailypapers.cli import main as cli
 from dailypapers.ingest.demo import demo_files
 from dailypapers.store.db import make_engine
+from tests.support.fixtures import recording
 
-FIXTURES = Path(__file__).parent / "fixtures"
-KAGGLE = FIXTURES / "kaggle_arxiv_snapshot" / "head200_wanng-ide_arxivSpider_mnbvc.jsonl"
-HF = FIXTURES / "hf_daily_papers" / "personal-news-feed_daily_papers_2026-08.json"
+KAGGLE = recording("kaggle_arxiv_snapshot", "head200_wanng-ide_arxivSpider_mnbvc.jsonl")
+HF = recording("hf_daily_papers", "personal-news-feed_daily_papers_2026-08.json")
 
 
 @pytest.fixture

@@ -29,17 +29,16 @@ from dailypapers.sources.record import Author, PaperRecord, SourceError, Version
 from dailypapers.sources.seed import local_id
 from dailypapers.store import papers
 from dailypapers.store.db import make_engine
-from tests.conftest import new_database
+from tests.support.databases import new_database
+from tests.support.fixtures import DEMO, recording
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures"
-KAGGLE_A = FIXTURES / "kaggle_arxiv_snapshot" / "head200_wanng-ide_arxivSpider_mnbvc.jsonl"
-KAGGLE_B = FIXTURES / "kaggle_arxiv_snapshot" / "head200_Sharath-1736_Embedding-VecSearch.jsonl"
-PNF_XML = FIXTURES / "arxiv_api" / "personal-news-feed_cs.AI_OR_cs.LG_OR_cs.CL_25_2026-08-02.xml"
-PNF_HF = FIXTURES / "hf_daily_papers" / "personal-news-feed_daily_papers_2026-08.json"
-AWR_XML = FIXTURES / "arxiv_api" / "ai-weekly-radar_cs.AI_OR_cs.LG_50_2026-07-13.xml"
-AWR_HF = FIXTURES / "hf_daily_papers" / "ai-weekly-radar_daily_papers_2026-07-09.json"
-SEED = ROOT / "src" / "dailypapers" / "demo" / "seed_papers.jsonl"
+KAGGLE_A = recording("kaggle_arxiv_snapshot", "head200_wanng-ide_arxivSpider_mnbvc.jsonl")
+KAGGLE_B = recording("kaggle_arxiv_snapshot", "head200_Sharath-1736_Embedding-VecSearch.jsonl")
+PNF_XML = recording("arxiv_api", "personal-news-feed_cs.AI_OR_cs.LG_OR_cs.CL_25_2026-08-02.xml")
+PNF_HF = recording("hf_daily_papers", "personal-news-feed_daily_papers_2026-08.json")
+AWR_XML = recording("arxiv_api", "ai-weekly-radar_cs.AI_OR_cs.LG_50_2026-07-13.xml")
+AWR_HF = recording("hf_daily_papers", "ai-weekly-radar_daily_papers_2026-07-09.json")
+SEED = DEMO / "seed_papers.jsonl"
 UTC = dt.UTC
 
 # Every column of every table an import writes, in a fixed order: two databases with equal

@@ -1,4 +1,6 @@
-"""Shared by the digest tests: papers on a day, subscribers, running a delivery."""
+"""Shared by the digest tests (digest/ and web/test_browser_digest.py): papers on a day, confirmed
+subscribers, settings, a fake sleep, running a delivery. SECRET is serve_app's secret key, which signs
+the subscription links."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from dailypapers.periods import period_of
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import subscribers
 from dailypapers.store.db import write_tx
+from tests.support.server import SECRET
 
-SECRET = "test-secret-key-for-signing-0123456789"  # serve_app's default secret key
 DAY = dt.date(2026, 1, 5)
 
 

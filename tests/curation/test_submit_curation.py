@@ -28,7 +28,7 @@ from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import accounts, feed, listings, search_index
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import DailyListing
-from tests.ingest.conftest import recorded
+from tests.support.harvest import recorded
 from tests.support.postgres import free_port
 from tests.support.replay import ReplayServer, Reply, status
 from tests.support.server import serve_app

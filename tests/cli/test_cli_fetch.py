@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from dailypapers.cli.main import app
-from tests.ingest.conftest import RSS, paper_titles
+from tests.support.harvest import RSS, paper_titles
 from tests.support.replay import ReplayServer, status
 
 

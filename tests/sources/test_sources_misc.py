@@ -13,11 +13,15 @@ from dailypapers.sources.arxiv_ids import InvalidArxivId, abs_url, normalize_arx
 from dailypapers.sources.code_links import find_links, is_code_url
 from dailypapers.sources.detect import detect_format
 from dailypapers.sources.record import PaperRecord, SourceError
+from tests.support.fixtures import DEMO, FIXTURES, recording
 
-FIXTURES = Path(__file__).parent / "fixtures"
-KAGGLE = FIXTURES / "kaggle_arxiv_snapshot" / "head200_wanng-ide_arxivSpider_mnbvc.jsonl"
-HF_DAILY = FIXTURES / "hf_daily_papers"
-SEED = Path(__file__).resolve().parents[1] / "src" / "dailypapers" / "demo" / "seed_papers.jsonl"
+KAGGLE = recording("kaggle_arxiv_snapshot", "head200_wanng-ide_arxivSpider_mnbvc.jsonl")
+SEED = DEMO / "seed_papers.jsonl"
+
+
+def hf_daily(name: str) -> Path:
+    """A recorded `/api/daily_papers` answer (tests/fixtures/hf_daily_papers/, or the demo folder)."""
+    return recording("hf_daily_papers", name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,8 +258,8 @@ def test_kaggle_reader_numbers_lines_after_a_resume() -> None:
 
 def test_hf_links_from_fields_and_summary_are_not_repeated() -> None:
     # Real items whose projectPage differs from the summary's link only by a trailing slash.
-    items = orjson.loads((HF_DAILY / "ai-weekly-radar_daily_papers_2026-07-09.json").read_bytes())
-    items += orjson.loads((HF_DAILY / "sotawhat_daily_papers_2026-06-12.json").read_bytes())
+    items = orjson.loads(hf_daily("ai-weekly-radar_daily_papers_2026-07-09.json").read_bytes())
+    items += orjson.loads(hf_daily("sotawhat_daily_papers_2026-06-12.json").read_bytes())
     records = {}
     for item in items:
         rec = hf_json.record_from_paper(item["paper"], item)
@@ -287,7 +291,7 @@ def test_hf_document_that_is_not_a_papers_response_is_an_error(document: bytes) 
 
 
 def test_hf_bad_items_become_errors_and_the_others_records() -> None:
-    good = orjson.loads((HF_DAILY / "all-news-ai_daily_papers_2026-07_5items_pretty.json").read_bytes())[0]
+    good = orjson.loads(hf_daily("all-news-ai_daily_papers_2026-07_5items_pretty.json").read_bytes())[0]
     doc = [good, {"paper": 3}, 7, {"paper": {"id": "abc", "title": "x"}}, {"paper": {"id": "2401.01234", "title": 5}}]
     long_name = {**good, "paper": {**good["paper"], "submittedOnDailyBy": {"name": "x" * 97}}}
     doc.append(long_name)
@@ -323,12 +327,12 @@ def test_seed_reader_gives_stable_local_ids() -> None:
     ("path", "name"),
     [
         (KAGGLE, "kaggle"),
-        (FIXTURES / "kaggle_arxiv_snapshot" / "head200_Sharath-1736_Embedding-VecSearch.jsonl", "kaggle"),
+        (recording("kaggle_arxiv_snapshot", "head200_Sharath-1736_Embedding-VecSearch.jsonl"), "kaggle"),
         (SEED, "seed"),
-        (HF_DAILY / "sotawhat_daily_papers_2026-06-12.json", "hf"),
-        (HF_DAILY / "all-news-ai_daily_papers_2026-07_5items_pretty.json", "hf"),
-        (FIXTURES / "hf_papers_api" / "fastpaper_api_papers_2608.09888_pretty.json", "hf"),
-        (FIXTURES / "arxiv_api" / "sotawhat_search_transformer_cs.LG_2026-06-14.xml", "arxiv-api"),
+        (hf_daily("sotawhat_daily_papers_2026-06-12.json"), "hf"),
+        (hf_daily("all-news-ai_daily_papers_2026-07_5items_pretty.json"), "hf"),
+        (recording("hf_papers_api", "fastpaper_api_papers_2608.09888_pretty.json"), "hf"),
+        (recording("arxiv_api", "sotawhat_search_transformer_cs.LG_2026-06-14.xml"), "arxiv-api"),
         (FIXTURES / "arxiv_oai" / "hepcrawl" / "arxiv-single.xml", "oai"),
     ],
 )

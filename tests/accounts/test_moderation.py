@@ -22,7 +22,7 @@ from dailypapers.store import accounts
 from dailypapers.store import votes as votes_store
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import Comment, DailyListing, Paper
-from tests.community.test_accounts_security import PASSWORD, error_of, make_user, post, sign_in, signed_in
+from tests.support.accounts import PASSWORD, error_of, make_user, post, sign_in, signed_in
 from tests.support.redis import RedisServer, start_redis
 from tests.support.server import serve_app
 

@@ -1,5 +1,6 @@
-"""Helpers for the semantic search tests: the real model (loaded once per test process), papers written
-through the ingest path, and a fast stand-in embedder for tests about the index rather than the model."""
+"""Helpers for the semantic search tests: the real model (search/conftest.py's `embedder` fixture loads it
+once per test process), papers written through the ingest path, and a fast stand-in embedder for tests
+about the index rather than the model."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pytest
 from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
@@ -54,9 +54,8 @@ def settings_for(data_dir: Path, **fields: object) -> Settings:
     return Settings(data_dir=data_dir, embed_device="cpu", **fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2 on CPU: loaded once per test process (get_embedder caches it)."""
+def load_embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2 on CPU, loaded and used once (get_embedder caches it per process)."""
     model = get_embedder(Settings(data_dir=Path("/nonexistent"), embed_device="cpu"))
     model.encode(["load the model"])
     return model

@@ -1,7 +1,7 @@
 """Account security over HTTP against the real server, on SQLite and PostgreSQL: enumeration, sessions,
 password changes, API tokens, cookies, CSRF, hostile input, body size, activation links and suspension.
 
-The helpers at the top are shared with the other community tests.
+The helpers (users, sign-in, form posts) are in tests/support/accounts.py.
 """
 
 from __future__ import annotations
@@ -20,62 +20,17 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
-from dailypapers.accounts.passwords import hash_password
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import accounts
-from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx, write_tx
-from tests.support.server import serve_app
-
-PASSWORD = "correct horse battery"
-SECRET = "test-secret-key-for-signing-0123456789"  # serve_app's default secret key
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-ERROR = re.compile(r'<p class="error" role="alert">([^<]*)</p>')
-
-
-def make_user(
-    engine: Engine, name: str, *, role: str = "user", password: str = PASSWORD, active: bool = True
-) -> Account:
-    with write_tx(engine) as conn:
-        return accounts.create_user(
-            conn, name, f"{name}@example.com", hash_password(password), active=active, role=role
-        )
+from tests.support.accounts import CSRF_FIELD, PASSWORD, csrf, error_of, make_user, post, sign_in, signed_in
+from tests.support.server import SECRET, serve_app
 
 
 def add_paper(engine: Engine, paper_id: str = "2601.00001", title: str = "A paper about things") -> None:
     rec = PaperRecord(id=paper_id, source="test", title=title, listing=Listing(day=dt.date(2026, 1, 5), source="test"))
     ingest_items(engine, [rec], ImportReport())
-
-
-def csrf(client: httpx.Client) -> str:
-    """The CSRF token for this client's cookie (the sign-in form always carries one)."""
-    match = CSRF_FIELD.search(client.get("/signin").text)
-    assert match, "no CSRF field on /signin"
-    return match.group(1)
-
-
-def post(client: httpx.Client, path: str, data: dict[str, str] | None = None) -> httpx.Response:
-    """A form post with a valid CSRF token."""
-    return client.post(path, data={**(data or {}), "csrf_token": csrf(client)})
-
-
-def sign_in(base: str, login: str, password: str = PASSWORD, **client_args: object) -> httpx.Client:
-    client = httpx.Client(base_url=base, **client_args)  # type: ignore[arg-type]
-    r = post(client, "/signin", {"login": login, "password": password})
-    assert r.status_code == 303, (r.status_code, error_of(r))
-    return client
-
-
-def error_of(r: httpx.Response) -> str | None:
-    match = ERROR.search(r.text)
-    return match.group(1) if match else None
-
-
-def signed_in(client: httpx.Client) -> bool:
-    r = client.get("/settings")
-    assert r.status_code in (200, 303)
-    return r.status_code == 200
 
 
 def mails(data_dir: Path) -> list[Message]:
