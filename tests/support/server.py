@@ -20,8 +20,10 @@ SECRET = "test-secret-key-for-signing-0123456789"  # the site's secret key unles
 
 
 @contextlib.contextmanager
-def serve_app(engine: Engine, data_dir: Path | None = None, **settings: object) -> Iterator[str]:
-    """Yield the base URL of the site on `engine` while it is served."""
+def serve_app(
+    engine: Engine, data_dir: Path | None = None, *, background: bool = False, **settings: object
+) -> Iterator[str]:
+    """Yield the base URL of the site on `engine` while it is served (with its background jobs if asked)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     fields: dict[str, object] = {
@@ -34,7 +36,7 @@ def serve_app(engine: Engine, data_dir: Path | None = None, **settings: object) 
     }
     fields.update(settings)  # e.g. rate_limits=False, redis_url=..., base_url="https://..."
     config = Settings(**fields)  # type: ignore[arg-type]
-    app = create_app(config, engine, background=False)
+    app = create_app(config, engine, background=background)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -94,7 +94,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
             workers.append(threading.Thread(target=_background, args=(site, stop), daemon=True, name="fts"))
             workers.append(threading.Thread(target=site.searcher.warm, daemon=True, name="search-warm-up"))
             if settings.fetch_categories:
-                from dailypapers.ingest.scheduler import HarvestScheduler
+                from dailypapers.ingest.harvest_scheduler import HarvestScheduler
 
                 scheduler = HarvestScheduler(engine, settings)
                 scheduler.start()
@@ -107,7 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
             embedding.start()
         digests = None
         if background and settings.digest_scheduler:
-            from dailypapers.digest.scheduler import DigestScheduler
+            from dailypapers.digest.send_scheduler import DigestScheduler
 
             digests = DigestScheduler(engine, settings)
             digests.start()
