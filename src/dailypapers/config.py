@@ -68,6 +68,29 @@ class Settings:
         shown="`Daily Papers <noreply@HOST>`, HOST from the base URL",
     )
     workers: int = setting(1, env="WORKERS", help="web worker processes of `dailypapers serve`")
+    jobs: str = setting(
+        "embedded",
+        env="JOBS",
+        help="`embedded`: `dailypapers serve` runs the background jobs itself; `off`: it only serves, and "
+        "`dailypapers worker` processes run them (PostgreSQL)",
+    )
+    job_concurrency: int = setting(2, env="JOB_CONCURRENCY", help="jobs one worker runs at once")
+    job_schedules: str = setting(
+        "",
+        env="JOB_SCHEDULES",
+        help="other schedules for periodic jobs, e.g. `embed-backlog=*/5 * * * *;harvest-rss=0 * * * *` "
+        "(cron in UTC, a 6th field for seconds; `dailypapers jobs list` shows them)",
+    )
+    job_stalled_seconds: float = setting(
+        60.0,
+        env="JOB_STALLED_SECONDS",
+        help="seconds without a heartbeat after which a worker counts as dead and its jobs run again elsewhere",
+    )
+    job_retry_seconds: float = setting(
+        300.0,
+        env="JOB_RETRY_SECONDS",
+        help="wait before a failed job's first retry; each further one waits that much longer",
+    )
     # Harvesting: arXiv endpoints (overridable for tests and mirrors) and politeness.
     arxiv_api_url: str = setting(
         "https://export.arxiv.org/api/query", env="ARXIV_API_URL", help="arXiv search API endpoint (mirrors, tests)"
@@ -113,7 +136,8 @@ class Settings:
     digest_scheduler: bool = setting(
         True,
         env="DIGEST_SCHEDULER",
-        help="the server sends daily digests (weekly ones on Mondays); `0` when cron runs `dailypapers digest send`",
+        help="the `send-digests` job mails daily digests (weekly ones on Mondays); `0` when cron runs "
+        "`dailypapers digest send`",
     )
     digest_hour: int = setting(7, env="DIGEST_HOUR", help="local hour from which the server sends the day's digests")
     digest_timezone: str = setting("UTC", env="DIGEST_TIMEZONE", help="time zone of that hour, e.g. `Europe/Berlin`")
@@ -136,10 +160,12 @@ class Settings:
     embed_background: bool = setting(
         True,
         env="EMBED_BACKGROUND",
-        help="the server embeds newly ingested papers itself; `0` when `dailypapers embed` runs from cron",
+        help="the `embed-backlog` job embeds new and changed papers; `0` when `dailypapers embed` runs from cron",
     )
 
     def __post_init__(self) -> None:
+        if self.jobs not in ("embedded", "off"):
+            raise ValueError(f"{PREFIX}JOBS: {self.jobs!r} is not 'embedded' or 'off'")
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'dailypapers.db'}")
         if not self.base_url:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +13,15 @@ from typer.testing import CliRunner
 
 from dailypapers.cli import main as cli
 from dailypapers.ingest.importer import ImportReport, ingest_items
-from dailypapers.search.background import CLAIM_TTL, EmbeddingWorker, embed_pending
+from dailypapers.jobs.engine import JobSystem
+from dailypapers.search.backlog import CLAIM_TTL, embed_pending
 from dailypapers.search.embedder import Embedder, paper_text
 from dailypapers.search.semantic import SemanticIndex
 from dailypapers.sources.record import PaperRecord, Version
 from dailypapers.store import vectors
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.web.app import create_app
+from tests.support.jobs import run_job, wait_for
 from tests.support.semantic import (
     PAPERS,
     HashEmbedder,
@@ -162,37 +163,44 @@ def test_embed_command_reports_a_bad_model(db_url: str, tmp_path: Path) -> None:
     assert "unknown embedding model 'nope'" in " ".join(result.output.split())
 
 
-def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def test_background_worker_embeds_new_papers(engine: Engine, tmp_path: Path) -> None:
+def test_the_embed_backlog_job_embeds_and_catches_up_this_process(engine: Engine, tmp_path: Path) -> None:
     model = HashEmbedder()
     settings = settings_for(tmp_path)
     first = add_bare_papers(engine, 3, prefix="before")
     index = SemanticIndex(engine, settings, model)
     index.catch_up()
-    calls: list[int] = []
-    worker = EmbeddingWorker(engine, settings, embedder=model, interval=0.05, on_embedded=calls.append)
-    worker.start()
-    try:
-        _wait_for(lambda: stored_keys(engine, model.name) == set(first))
-        later = add_bare_papers(engine, 4, prefix="after")
-        _wait_for(lambda: stored_keys(engine, model.name) == set(first + later))
-        # The process's index caught up without being asked.
-        _wait_for(lambda: index.keys() == set(first + later))
-        _wait_for(lambda: worker.seen_pk == max(later))
-    finally:
-        worker.stop()
-    assert sum(calls) == 7
+
+    def with_model(system: JobSystem) -> None:
+        system.context.embedder = model
+
+    status, runs = run_job(engine, settings, "embed-backlog", prepare=with_model)
+    assert status == "succeeded" and stored_keys(engine, model.name) == set(first)
+    assert (runs[-1].done, runs[-1].total) == (3, 3)
+    later = add_bare_papers(engine, 4, prefix="after")
+    status, runs = run_job(engine, settings, "embed-backlog", prepare=with_model)
+    assert stored_keys(engine, model.name) == set(first + later) and (runs[-1].done, runs[-1].total) == (4, 4)
+    if engine.dialect.name == "sqlite":  # the process's index caught up without being asked
+        assert index.keys() == set(first + later)
+    status, runs = run_job(engine, settings, "embed-backlog", prepare=with_model)
+    assert status == "succeeded" and runs[-1].note == "all papers are embedded" and len(model.texts) == 7
+
+
+def test_a_job_retried_after_its_worker_died_takes_its_claims_back(engine: Engine) -> None:
+    pks = add_bare_papers(engine, 6)
+    now = dt.datetime.now(dt.UTC)
+    with write_tx(engine) as conn:  # the dead worker's run of job 41 had claimed these
+        assert vectors.claim(conn, pks[:4], "job:41", now, CLAIM_TTL) == pks[:4]
+    model = HashEmbedder()
+    assert embed_pending(engine, model, owner="job:99").embedded == 2  # another job leaves them alone
+    assert embed_pending(engine, model, owner="job:41").embedded == 4  # the retried job takes them back
+    assert stored_keys(engine, model.name) == set(pks)
 
 
 def test_server_embeds_ingested_papers(engine: Engine, tmp_path: Path, embedder: Embedder) -> None:
-    settings = settings_for(tmp_path, digest_scheduler=False, secret_key="k" * 40)
+    settings = settings_for(
+        tmp_path, digest_scheduler=False, secret_key="k" * 40, job_schedules="embed-backlog=* * * * * */1"
+    )
     app = create_app(settings, engine, background=True)
     with TestClient(app):
         pks = add_papers(engine, dict(list(PAPERS.items())[:2]))
-        _wait_for(lambda: stored_keys(engine, embedder.name) == set(pks.values()))
+        wait_for(lambda: stored_keys(engine, embedder.name) == set(pks.values()), what="the embeddings")

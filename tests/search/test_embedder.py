@@ -70,7 +70,7 @@ def test_tampered_weights_are_refused(tmp_path: Path) -> None:
 def test_importing_the_application_loads_no_model() -> None:
     code = (
         "import sys, dailypapers.web.app, dailypapers.cli.main, dailypapers.search.semantic, "
-        "dailypapers.search.background, dailypapers.ingest.demo\n"
+        "dailypapers.search.backlog, dailypapers.ingest.demo\n"
         "from dailypapers.config import Settings\n"
         "from dailypapers.search.embedder import get_embedder\n"
         "e = get_embedder(Settings()); assert e.dim == 384\n"

@@ -14,8 +14,12 @@ from dailypapers.store.schema import Base
 
 def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Leave out the keyword index, which is per engine: FTS5's tables, PostgreSQL's tsvector and its GIN;
-    and the embeddings' HNSW index, which only PostgreSQL (pgvector) has."""
-    if type_ == "table" and name and name.startswith("papers_fts"):
+    the embeddings' HNSW index, which only PostgreSQL (pgvector) has; and the job queue's tables, which
+    procrastinate's own schema makes (PostgreSQL)."""
+    if type_ == "table" and name and name.startswith(("papers_fts", "procrastinate_")):
+        return False
+    table = getattr(getattr(obj, "table", None), "name", "")
+    if table.startswith("procrastinate_"):
         return False
     return name not in ("search_vector", "ix_papers_search", "ix_paper_embeddings_hnsw")
 

@@ -60,7 +60,7 @@ def embed(
 
 def _embed(engine: Engine, settings: Settings, *, limit: int | None, all_: bool, export: Path | None) -> None:
     """Embed what needs it, with a progress bar; then the index file (SQLite) and the export."""
-    from dailypapers.search.background import embed_pending
+    from dailypapers.search.backlog import embed_pending
     from dailypapers.search.embedder import get_embedder
     from dailypapers.store import papers, vectors
     from dailypapers.store.db import read_tx

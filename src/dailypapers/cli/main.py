@@ -20,14 +20,18 @@ from dailypapers.cli.common import console, load_settings, print_report, store
 from dailypapers.cli.digest import digest_app
 from dailypapers.cli.embed import embed
 from dailypapers.cli.fetch import fetch_app
+from dailypapers.cli.jobs import jobs_app, worker
 from dailypapers.cli.users import users_app
+from dailypapers.config import Settings
 from dailypapers.sources.record import SourceError
 
 app = typer.Typer(help="Daily Papers: a self-hostable daily feed of research papers.", no_args_is_help=True)
 app.add_typer(fetch_app, name="fetch")
 app.add_typer(users_app, name="user")
 app.add_typer(digest_app, name="digest")
+app.add_typer(jobs_app, name="jobs")
 app.command()(embed)
+app.command()(worker)
 
 
 @app.command()
@@ -42,6 +46,9 @@ def import_(
     paths: Annotated[list[Path], typer.Argument(help="Files to import (format detected from content)")],
     fmt: Annotated[str | None, typer.Option("--format", help="kaggle, seed, hf, arxiv-api, oai or rss")] = None,
     batch_size: Annotated[int, typer.Option(help="Records per transaction")] = 5000,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Queue each file as a job for the workers (PostgreSQL) and return")
+    ] = False,
 ) -> None:
     """Import paper metadata files: Kaggle snapshot, arXiv API/OAI-PMH/RSS, Hugging Face JSON."""
     from dailypapers.ingest.importer import ImportReport, import_file
@@ -51,6 +58,9 @@ def import_(
         console.print(f"[red]error:[/red] unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
         raise typer.Exit(2)
     settings = load_settings()
+    if queue:
+        _queue_imports(settings, paths, fmt)
+        return
     total = ImportReport()
     failed = 0
     columns = (
@@ -84,6 +94,27 @@ def import_(
     print_report("Import", total)
     if failed:
         raise typer.Exit(1)
+
+
+def _queue_imports(settings: Settings, paths: list[Path], fmt: str | None) -> None:
+    """Queue an `import-file` job per file; the workers must see the files under the same absolute paths."""
+    from dailypapers.jobs.engine import JobSystem
+
+    if settings.is_sqlite:
+        console.print("[red]error:[/red] --queue needs the shared job queue of PostgreSQL; import directly instead.")
+        raise typer.Exit(2)
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        console.print(f"[red]error:[/red] no such file: {escape(str(missing[0]))}", highlight=False)
+        raise typer.Exit(2)
+    with store(settings) as engine:
+        system = JobSystem(settings, engine, worker=False).start()
+        try:
+            for path in paths:
+                job_id = system.defer("import-file", path=str(path.resolve()), fmt=fmt)
+                console.print(f"Queued job #{job_id}: import {escape(str(path))}", highlight=False)
+        finally:
+            system.stop()
 
 
 def _index_for_search(engine, progress: Progress) -> None:  # type: ignore[no-untyped-def]

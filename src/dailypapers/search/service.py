@@ -89,6 +89,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._semantic_error: str | None = None
         self._vectors_seen = False
+        self.warmed = threading.Event()  # set once `warm` has run: the model is loaded if it will be needed
 
     def _has_vectors(self, index: SemanticIndex) -> bool:
         """Whether the store holds any embeddings for the model: without them, loading it (seconds) is
@@ -114,14 +115,16 @@ class Searcher:
 
     def warm(self) -> None:
         """Load the model and the index now (at server start, in the background), not on the first query."""
-        index = self.semantic()
-        if index is not None and self._has_vectors(index):
-            try:
+        try:
+            index = self.semantic()
+            if index is not None and self._has_vectors(index):
                 _one_thread()
                 index.refresh()
                 index.search("warm up", 1)
-            except Exception:
-                log.exception("could not warm up semantic search")
+        except Exception:  # searches say why semantic search is unavailable; keyword search goes on
+            log.exception("could not warm up semantic search")
+        finally:
+            self.warmed.set()
 
     def search(self, raw: str | Query, mode: str = "hybrid", limit: int = 20, offset: int = 0) -> Results:
         """Hits `offset`..`offset+limit` for `raw` in `mode` (one of MODES)."""

@@ -189,6 +189,11 @@ def delete_session(conn: Connection, token: str) -> None:
     conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
 
 
+def delete_expired_sessions(conn: Connection) -> int:
+    """Forget sessions that have expired; returns how many."""
+    return int(conn.execute(sessions.delete().where(sessions.c.expires_at < utc_now())).rowcount or 0)
+
+
 def delete_sessions_of(conn: Connection, user_pk: int, keep: str | None = None) -> None:
     q = sessions.delete().where(sessions.c.user_pk == user_pk)
     if keep:

@@ -1,11 +1,11 @@
-"""Import checkpoints, harvest cursors and job claims: what lets work resume and run once."""
+"""Import checkpoints, harvest cursors and the periods a periodic job has done: what lets work resume and
+happen once."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from dailypapers.store.convert import utc_now
 from dailypapers.store.schema import HarvestState, ImportCheckpoint, JobRun
@@ -47,31 +47,24 @@ def save_harvest(conn: Connection, key: str, cursor: str, done: bool = False) ->
         conn.execute(insert(harvests).values(key=key, **values))
 
 
-def claim_job(conn: Connection, job: str, period: str, stale_after: dt.timedelta | None = None) -> bool:
-    """True for exactly one caller per (job, period), across processes: the primary key decides.
+def period_done(conn: Connection, job: str, period: str) -> bool:
+    """Whether `job`'s work for `period` (a day's harvest, a day's digest) is done."""
+    found = conn.execute(select(jobs.c.finished_at).where(jobs.c.job == job, jobs.c.period == period)).first()
+    return found is not None and found.finished_at is not None
 
-    With `stale_after`, a claim left unfinished for that long (its run failed or its process died) is
-    taken over by the next caller, so the period is tried again.
-    """
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(jobs).values(job=job, period=period, started_at=utc_now()))
-        return True
-    except IntegrityError:
-        if stale_after is None:
-            return False
-    taken = conn.execute(
+
+def mark_period_done(conn: Connection, job: str, period: str) -> None:
+    """Record that `job`'s work for `period` is done (again: the first time counts)."""
+    now = utc_now()
+    finished = conn.execute(
         update(jobs)
-        .where(
-            jobs.c.job == job,
-            jobs.c.period == period,
-            jobs.c.finished_at.is_(None),
-            jobs.c.started_at <= utc_now() - stale_after,
-        )
-        .values(started_at=utc_now())
+        .where(jobs.c.job == job, jobs.c.period == period, jobs.c.finished_at.is_(None))
+        .values(finished_at=now)
     )
-    return taken.rowcount == 1
+    if finished.rowcount == 0 and not period_done(conn, job, period):
+        conn.execute(insert(jobs).values(job=job, period=period, started_at=now, finished_at=now))
 
 
-def finish_job(conn: Connection, job: str, period: str) -> None:
-    conn.execute(update(jobs).where(jobs.c.job == job, jobs.c.period == period).values(finished_at=utc_now()))
+def delete_checkpoints_before(conn: Connection, when: dt.datetime) -> int:
+    """Forget import checkpoints last written before `when` (imports given up long ago); returns how many."""
+    return int(conn.execute(delete(checkpoints).where(checkpoints.c.updated_at < when)).rowcount or 0)

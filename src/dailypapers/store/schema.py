@@ -135,7 +135,7 @@ class HarvestState(Base):
 
 
 class JobRun(Base):
-    """A scheduled job claimed for one period; the unique key makes exactly one process run it."""
+    """A periodic job's work for one period (a day's harvest, a day's digest): done once `finished_at` is set."""
 
     __tablename__ = "job_runs"
 
@@ -143,6 +143,29 @@ class JobRun(Base):
     period: Mapped[str] = mapped_column(String(32), primary_key=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobLog(Base):
+    """One run of a background job (an attempt of a queued job): its status, progress and error."""
+
+    __tablename__ = "job_log"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(BigInteger)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12))
+    worker: Mapped[str] = mapped_column(String(120), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_job_log_job", "job_id"), Index("ix_job_log_status", "status", "pk"))
 
 
 class SiteState(Base):

@@ -76,10 +76,13 @@ def stale_papers(
     now: dt.datetime,
     ttl: dt.timedelta,
     force: bool = False,
+    owner: str = "",
 ) -> list[PaperText]:
     """Papers past pk `after`, in pk order, with no embedding by `model` of their current content (any, with
-    `force`), leaving out those another process has claimed within `ttl`."""
-    live_claim = exists().where(claims.c.paper_pk == papers.c.pk, claims.c.claimed_at > now - ttl)
+    `force`), leaving out those another owner than `owner` has claimed within `ttl`."""
+    live_claim = exists().where(
+        claims.c.paper_pk == papers.c.pk, claims.c.claimed_at > now - ttl, claims.c.owner != owner
+    )
     query = (
         select(papers.c.pk, papers.c.title, papers.c.abstract, papers.c.content_hash)
         .select_from(papers.outerjoin(embeddings, embeddings.c.paper_pk == papers.c.pk))
@@ -110,11 +113,13 @@ def claim(
     ttl: dt.timedelta,
     model: str | None = None,
 ) -> list[int]:
-    """Claim papers for embedding by `owner`; returns those it got: not claimed by anyone within `ttl`,
+    """Claim papers for embedding by `owner`; returns those it got: not claimed by another owner within `ttl`
+    (an owner's own claims are its again: a job retried after its worker died takes its papers back),
     and (given `model`) still without an up-to-date embedding by it, in case another process just wrote one."""
     if not pks:
         return []
-    conn.execute(delete(claims).where(claims.c.claimed_at <= now - ttl, claims.c.paper_pk.in_(list(pks))))
+    expired = or_(claims.c.claimed_at <= now - ttl, claims.c.owner == owner)
+    conn.execute(delete(claims).where(expired, claims.c.paper_pk.in_(list(pks))))
     # Only papers that still exist: a claim on a deleted one would violate its foreign key.
     query = select(papers.c.pk).where(papers.c.pk.in_(list(pks)))
     if model is not None:

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from dailypapers import __version__
 from dailypapers.config import Settings
-from dailypapers.store import search_index
-from dailypapers.store.db import make_engine
+from dailypapers.jobs.engine import JobSystem
+from dailypapers.store.db import make_engine, pending_migrations
 from dailypapers.web import (
     account_pages,
     admin,
@@ -65,16 +66,6 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def _background(site: Site, stop: threading.Event) -> None:
-    """Keeps the keyword index caught up with papers written by other processes or commands."""
-    while not stop.wait(5.0):
-        try:
-            if search_index.index_pending(site.engine):
-                site.cache.invalidate()
-        except Exception:  # keep serving; the next round retries
-            log.exception("keyword indexing failed")
-
-
 def create_app(settings: Settings, engine: Engine | None = None, *, background: bool = True) -> FastAPI:
     """The site for `settings` (on `engine`, or one made from the settings' database URL)."""
     engine = engine or make_engine(settings.database_url)
@@ -87,40 +78,17 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        workers: list[threading.Thread] = []
-        scheduler = None
         if background:
-            workers.append(threading.Thread(target=_background, args=(site, stop), daemon=True, name="fts"))
-            workers.append(threading.Thread(target=site.searcher.warm, daemon=True, name="search-warm-up"))
-            if settings.fetch_categories:
-                from dailypapers.ingest.harvest_scheduler import HarvestScheduler
-
-                scheduler = HarvestScheduler(engine, settings)
-                scheduler.start()
-        embedding = None
-        if background and settings.embed_background:
-            from dailypapers.search.background import EmbeddingWorker
-
-            # Embeds new papers (loading the model only then); semantic indexes catch up after each chunk.
-            embedding = EmbeddingWorker(engine, settings, on_embedded=lambda _n: site.cache.invalidate())
-            embedding.start()
-        digests = None
-        if background and settings.digest_scheduler:
-            from dailypapers.digest.send_scheduler import DigestScheduler
-
-            digests = DigestScheduler(engine, settings)
-            digests.start()
-        for t in workers:
-            t.start()
+            # Load the embedding model and the semantic index now, not on the first query (/readyz waits).
+            threading.Thread(target=site.searcher.warm, daemon=True, name="search-warm-up").start()
+            worker = settings.jobs == "embedded"
+            site.jobs = JobSystem(settings, engine, worker=worker, on_change=site.cache.invalidate).start()
+        else:
+            site.searcher.warmed.set()  # nothing warms up: searches load what they need themselves
+        site.pending_migrations = pending_migrations(engine)
         yield
-        stop.set()
-        if scheduler:
-            scheduler.stop()
-        if digests:
-            digests.stop()
-        if embedding:
-            embedding.stop()
+        if site.jobs is not None:
+            site.jobs.stop()
         from dailypapers.search.semantic import save_all
 
         save_all(engine)  # SQLite: the semantic index file, if this process changed it
@@ -140,7 +108,15 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def ready() -> Response:
+        """Readiness: migrations applied and, where the store holds embeddings, the model loaded."""
+        waiting = site.not_ready()
+        body = {"status": "waiting" if waiting else "ready", "waiting_for": waiting}
+        return JSONResponse(body, status_code=503 if waiting else 200)
 
     for router in ROUTERS:
         app.include_router(router)

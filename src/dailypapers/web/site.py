@@ -22,6 +22,8 @@ from dailypapers.web.cache import Cached, PageCache
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from dailypapers.jobs.engine import JobSystem
+
 TEMPLATES = Path(__file__).with_name("templates")
 HTML_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -65,6 +67,19 @@ class Site:
     limits: RateLimits
     searcher: Searcher
     paper_sections: dict[str, PaperSection] = field(default_factory=dict)  # filled by the app factory
+    jobs: JobSystem | None = None  # the job engine, once the app has started (with background work)
+    pending_migrations: list[str] | None = None  # known once the app has started
+
+    def not_ready(self) -> list[str]:
+        """What this process still waits for before it should get traffic (empty: ready)."""
+        waiting = []
+        if self.pending_migrations is None:
+            waiting.append("start-up")
+        elif self.pending_migrations:
+            waiting.append(f"migrations {', '.join(self.pending_migrations)} (run `dailypapers migrate`)")
+        if not self.searcher.warmed.is_set():
+            waiting.append("the embedding model and the semantic index")
+        return waiting
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Site:

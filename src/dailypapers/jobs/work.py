@@ -1,0 +1,239 @@
+"""What each background job does (the catalog's bodies): thin calls into the packages that own the work.
+
+Each body takes the job context, a progress reporter and the job's arguments (a periodic job gets the
+`timestamp` of its tick, in seconds since 1970, UTC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dailypapers.jobs.runtime import Context, Job, Progress
+
+HOUSEKEEPING_DAYS = 30  # job log entries, import checkpoints and failed jobs are kept this long
+
+
+def _when(timestamp: int | None) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC) if timestamp else dt.datetime.now(dt.UTC)
+
+
+def keyword_index(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """SQLite: index papers written by other processes for keyword search (PostgreSQL indexes on write)."""
+    from dailypapers.store import search_index
+
+    if not ctx.settings.is_sqlite:
+        progress.note("PostgreSQL indexes papers as they are written")
+        return
+    indexed = search_index.index_pending(ctx.engine, progress=progress.advance)
+    if indexed:
+        ctx.changed()
+    progress.note(f"indexed {indexed} papers")
+
+
+def embed_backlog(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Embed the papers that have no up-to-date embedding (new or changed ones), a chunk at a time."""
+    from dailypapers.search import semantic
+    from dailypapers.search.backlog import embed_pending
+    from dailypapers.search.embedder import EmbedderError, get_embedder
+    from dailypapers.store import vectors
+    from dailypapers.store.db import read_tx
+
+    if ctx.embedder_problem:  # said once, as a failed run; no model appears by retrying
+        progress.note(f"skipped: {ctx.embedder_problem}")
+        return
+    try:
+        ctx.embedder = ctx.embedder or get_embedder(ctx.settings)
+    except EmbedderError as exc:
+        ctx.embedder_problem = str(exc)
+        raise
+    embedder = ctx.embedder
+    with read_tx(ctx.engine) as conn:
+        todo = vectors.count_stale(conn, embedder.name)
+    progress(0, todo, f"{todo} papers to embed" if todo else "all papers are embedded")
+    if not todo:
+        return
+
+    def chunk_done(count: int) -> None:
+        progress.advance(count)
+        if ctx.settings.is_sqlite:
+            semantic.catch_up_all(ctx.engine)  # this process's index files (PostgreSQL has nothing to catch up)
+        ctx.changed()
+
+    chunk = max(16, ctx.settings.embed_batch_size)
+    try:
+        embed_pending(ctx.engine, embedder, chunk=chunk, progress=chunk_done, owner=f"job:{progress.job_id}")
+    except EmbedderError as exc:
+        ctx.embedder_problem = str(exc)
+        raise
+
+
+def harvest_rss(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Once a day from DAILYPAPERS_FETCH_HOUR_UTC: the day's new arXiv listings of the categories."""
+    from dailypapers.ingest.harvest import harvest_rss as harvest
+    from dailypapers.store import bookkeeping
+    from dailypapers.store.db import read_tx, write_tx
+
+    settings = ctx.settings
+    now = _when(timestamp)
+    day = now.date().isoformat()
+    if not settings.fetch_categories or now.hour < settings.fetch_hour_utc:
+        progress.note("not due yet")
+        return
+    with read_tx(ctx.engine) as conn:
+        if bookkeeping.period_done(conn, "harvest-rss", day):
+            progress.note(f"{day}: done already")
+            return
+    report = harvest(ctx.engine, settings, list(settings.fetch_categories))
+    with write_tx(ctx.engine) as conn:
+        bookkeeping.mark_period_done(conn, "harvest-rss", day)
+    ctx.changed()
+    progress(
+        report.new + report.updated + report.unchanged, note=f"{day}: {report.new} new, {report.featured} featured"
+    )
+
+
+class DigestIncomplete(Exception):
+    """Some digests of a period could not be delivered yet (the mail server failed); the job is retried."""
+
+
+def send_digests(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """From DAILYPAPERS_DIGEST_HOUR (local time): the latest day's digest, and on Mondays the latest week's,
+    to every subscriber who has not had it. Until every one went out the job fails and is retried."""
+    from dailypapers.digest.compose import digest_period, ledger_key
+    from dailypapers.digest.deliver import deliver
+    from dailypapers.store import bookkeeping
+    from dailypapers.store.db import read_tx, write_tx
+
+    settings = ctx.settings
+    local = _when(timestamp).astimezone(ZoneInfo(settings.digest_timezone))
+    if local.hour < settings.digest_hour:
+        progress.note("not due yet")
+        return
+    notes, unsent = [], []
+    for frequency in ("daily", "weekly") if local.weekday() == 0 else ("daily",):
+        period = digest_period(frequency, today=local.date())
+        key = ledger_key(period)
+        with read_tx(ctx.engine) as conn:
+            if bookkeeping.period_done(conn, "digest", key):
+                notes.append(f"{key}: done already")
+                continue
+        report = asyncio.run(deliver(ctx.engine, settings, period))
+        notes.append(f"{key}: {len(report.sent)} sent, {len(report.failed)} failed, {len(report.bounced)} bounced")
+        progress.advance(len(report.sent))
+        if report.failed:
+            unsent.append(f"{key}: {len(report.failed)} not delivered yet")
+            continue
+        with write_tx(ctx.engine) as conn:
+            bookkeeping.mark_period_done(conn, "digest", key)
+    progress.note("; ".join(notes))
+    if unsent:
+        raise DigestIncomplete("; ".join(unsent))
+
+
+def import_file(ctx: Context, progress: Progress, path: str, fmt: str | None = None) -> None:
+    """Import one file (as `dailypapers import`), resuming where an interrupted run of it stopped."""
+    from dailypapers.ingest.importer import import_file as run_import
+    from dailypapers.store import search_index
+
+    file = Path(path)
+    progress(0, file.stat().st_size if file.is_file() else None, f"importing {file.name}")
+    report = run_import(
+        ctx.engine, file, fmt=fmt, progress=progress.advance, auto_feature_categories=ctx.settings.auto_feature
+    )
+    search_index.index_pending(ctx.engine)
+    ctx.changed()
+    progress.note(
+        f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected"
+    )
+
+
+async def housekeeping(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Forget expired sessions, import checkpoints and job history older than HOUSEKEEPING_DAYS."""
+    from dailypapers.store import accounts, bookkeeping
+    from dailypapers.store import jobs as job_log
+    from dailypapers.store.db import write_tx
+
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=HOUSEKEEPING_DAYS)
+
+    def clean() -> str:
+        with write_tx(ctx.engine) as conn:
+            sessions = accounts.delete_expired_sessions(conn)
+            checkpoints = bookkeeping.delete_checkpoints_before(conn, before)
+            runs = job_log.delete_finished_before(conn, before)
+        return f"{sessions} expired sessions, {checkpoints} stale import checkpoints, {runs} old job runs"
+
+    done = await asyncio.to_thread(clean)
+    assert ctx.app is not None
+    await ctx.app.job_manager.delete_old_jobs(nb_hours=HOUSEKEEPING_DAYS * 24, include_error=True)
+    progress.note(f"removed {done}")
+
+
+async def retry_stalled(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Jobs whose worker stopped sending heartbeats (killed, lost) run again on a live worker."""
+    from dailypapers.store import jobs as job_log
+    from dailypapers.store.db import write_tx
+
+    assert ctx.app is not None
+    seconds = ctx.settings.job_stalled_seconds
+    stalled = list(await ctx.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
+
+    def interrupted() -> None:
+        with write_tx(ctx.engine) as conn:
+            job_log.interrupt_runs(conn, [j.id for j in stalled if j.id])
+
+    if stalled:
+        await asyncio.to_thread(interrupted)
+    for job in stalled:
+        await ctx.app.job_manager.retry_job(job)
+    retried = "".join(f", {j.task_name} #{j.id}" for j in stalled)
+    progress.note(f"{len(stalled)} stalled jobs retried{retried}")
+
+
+JOBS = (
+    Job(
+        "keyword-index",
+        "SQLite: index papers other processes wrote for keyword search",
+        keyword_index,
+        cron="* * * * *",
+        enabled=lambda s: s.is_sqlite,
+        lock="keyword-index",
+    ),
+    Job(
+        "embed-backlog",
+        "embed new and changed papers for search by meaning",
+        embed_backlog,
+        cron="* * * * *",
+        enabled=lambda s: s.embed_background,
+        lock="embed",
+    ),
+    Job(
+        "harvest-rss",
+        "the day's arXiv listings of DAILYPAPERS_FETCH_CATEGORIES, from DAILYPAPERS_FETCH_HOUR_UTC",
+        harvest_rss,
+        cron="5 * * * *",
+        enabled=lambda s: bool(s.fetch_categories),
+        retries=3,
+        lock="harvest",
+    ),
+    Job(
+        "send-digests",
+        "the day's (and on Mondays the week's) email digests, from DAILYPAPERS_DIGEST_HOUR",
+        send_digests,
+        cron="*/15 * * * *",
+        enabled=lambda s: s.digest_scheduler,
+        retries=8,
+        lock="digests",
+    ),
+    Job("housekeeping", "forget expired sessions, stale checkpoints, old job history", housekeeping, cron="17 3 * * *"),
+    Job("retry-stalled", "run again the jobs of workers that died", retry_stalled, cron="* * * * *"),
+    Job(
+        "import-file",
+        "import one file (path, fmt): `dailypapers import --queue`",
+        import_file,
+        retries=3,
+        lock="import",
+    ),
+)
