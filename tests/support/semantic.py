@@ -5,6 +5,7 @@ about the index rather than the model."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,3 +121,22 @@ class HashEmbedder:
             rows.append(np.random.default_rng(seed).standard_normal(self.dim))
         matrix = np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
         return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+class SlowHashEmbedder(HashEmbedder):
+    """HashEmbedder taking `seconds` per batch, like a real model on a small CPU (for killing a worker mid-job)."""
+
+    def __init__(self, seconds: float = 0.4) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(self.seconds)
+        return super().encode(texts)
+
+
+def register_slow_model() -> None:
+    """Make "slow-hash" an embedding model of this process (worker processes run this first)."""
+    from dailypapers.search.embedder import register_model
+
+    register_model("slow-hash", lambda settings: SlowHashEmbedder())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ class Recorder:
     recipient_faults: dict[str, str | list[str]] = field(default_factory=dict)
     data_faults: dict[int, str] = field(default_factory=dict)
     data_count: int = 0
+    delay: float = 0.0  # seconds each DATA takes (a slow server)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
@@ -39,6 +41,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.data_count += 1
             fault = self.data_faults.get(self.data_count)
@@ -58,10 +62,10 @@ class Recorder:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[str, Recorder]]:
-    """Yield (`smtp://127.0.0.1:PORT`, recorder) while the server runs."""
-    recorder = Recorder()
-    port = free_port()
+def smtp_server(port: int | None = None, recorder: Recorder | None = None) -> Iterator[tuple[str, Recorder]]:
+    """Yield (`smtp://127.0.0.1:PORT`, recorder) while the server runs (on `port`, else a free one)."""
+    recorder = recorder or Recorder()
+    port = port or free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -32,7 +32,7 @@ def send(
 ) -> None:
     """Send the digest of one period to every confirmed subscriber of FREQUENCY who has not had it."""
     from dailypapers.digest.compose import digest_period, ledger_key
-    from dailypapers.digest.deliver import Options, deliver
+    from dailypapers.digest.deliver import Options, ServerUnavailable, deliver
 
     try:
         when = digest_period(frequency, period)
@@ -40,7 +40,11 @@ def send(
         raise typer.BadParameter(str(exc)) from exc
     settings = load_settings()
     with store(settings) as engine:
-        report = asyncio.run(deliver(engine, settings, when, Options(retries=retries, rate=rate)))
+        try:
+            report = asyncio.run(deliver(engine, settings, when, Options(retries=retries, rate=rate)))
+        except ServerUnavailable as exc:
+            console.print(f"[red]error:[/red] {exc}; nothing more was sent: run the same command again later.")
+            raise typer.Exit(1) from exc
     console.print(
         f"{ledger_key(when)}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
         f"nothing new {len(report.nothing_new)}, bounced {len(report.bounced)}, failed {len(report.failed)}"

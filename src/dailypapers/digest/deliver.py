@@ -63,6 +63,11 @@ class TemporaryFailure(Exception):
     """Worth trying again later (4xx, connection problems)."""
 
 
+class ServerUnavailable(TemporaryFailure):
+    """The mail server cannot be reached at all. The run stops there: its unsent digests stay claimed and
+    the next run (the `send-digests` job's retry, or the command run again) sends them."""
+
+
 def _classify(exc: Exception) -> Exception:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         exc = exc.recipients[0]
@@ -110,10 +115,14 @@ class Mailer:
             assert out.msg is not None
             await mail.send(self.settings, out.msg)
             return
+        if self._smtp is None or not self._smtp.is_connected:
+            smtp = aiosmtplib.SMTP(**mail.smtp_params(self.settings.smtp_url))  # type: ignore[arg-type]
+            try:
+                await smtp.connect()
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise ServerUnavailable(f"cannot reach the mail server: {exc}") from exc
+            self._smtp = smtp
         try:
-            if self._smtp is None or not self._smtp.is_connected:
-                self._smtp = aiosmtplib.SMTP(**mail.smtp_params(self.settings.smtp_url))  # type: ignore[arg-type]
-                await self._smtp.connect()
             options = ["SMTPUTF8"] if out.utf8 else []
             await self._smtp.sendmail(out.sender, out.recipients, out.data, mail_options=options)
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -331,6 +340,8 @@ async def _consume(
             await pacer.wait(ledger)
             try:
                 await mailer.send(out)
+            except ServerUnavailable:
+                raise  # every other digest would fail the same way: stop the run
             except TemporaryFailure as exc:
                 log.warning("digest to subscriber %s: %s (try %d)", job.sub.pk, exc, attempt + 1)
                 if attempt < options.retries:
@@ -361,7 +372,9 @@ async def _all(*awaitables: Awaitable[Any]) -> None:
 
 
 async def deliver(engine: Engine, settings: Settings, period: Period, options: Options | None = None) -> Report:
-    """Send `period`'s digest to every active subscriber of its frequency who has not had it yet."""
+    """Send `period`'s digest to every active subscriber of its frequency who has not had it yet.
+
+    Raises ServerUnavailable when the mail server cannot be reached (what was sent is recorded)."""
     options = options or Options()
     report = Report()
     with read_tx(engine) as conn:

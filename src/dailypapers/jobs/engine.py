@@ -59,6 +59,8 @@ def worker_options(settings: Settings, *, in_thread: bool) -> dict[str, Any]:
         "update_heartbeat_interval": max(0.5, settings.job_stalled_seconds / 4),
         "stalled_worker_timeout": settings.job_stalled_seconds,
         "delete_jobs": "successful",
+        # New jobs wake workers at once (LISTEN/NOTIFY); retries waiting for their time are polled for.
+        "fetch_job_polling_interval": min(5.0, max(0.5, settings.job_retry_seconds)),
         "install_signal_handlers": not in_thread,
         "shutdown_graceful_timeout": 30,
         "name": runtime.worker_name(),
