@@ -14,9 +14,15 @@ from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.web.app import create_app
+from dailypapers.web.site import Site
 from tests.support.postgres import free_port
 
 SECRET = "test-secret-key-for-signing-0123456789"  # the site's secret key unless a test gives another
+
+
+# The Site of each app served by serve_app, by base URL: tests that need the server's own objects (its job
+# queue, in the embedded mode) reach them here.
+running_sites: dict[str, Site] = {}
 
 
 @contextlib.contextmanager
@@ -37,6 +43,7 @@ def serve_app(
     fields.update(settings)  # e.g. rate_limits=False, redis_url=..., base_url="https://..."
     config = Settings(**fields)  # type: ignore[arg-type]
     app = create_app(config, engine, background=background)
+    running_sites[base] = app.state.site
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -53,5 +60,6 @@ def serve_app(
     try:
         yield base
     finally:
+        running_sites.pop(base, None)
         server.should_exit = True
         thread.join(timeout=10)

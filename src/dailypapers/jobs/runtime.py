@@ -8,7 +8,6 @@ import inspect
 import os
 import socket
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -97,7 +96,7 @@ def logged(j: Job, ctx: Context) -> Callable[..., Any]:
 
     def finish(progress: Progress, error: BaseException | None) -> None:
         progress.flush()
-        text = "".join(traceback.format_exception_only(error)).strip()[:2000] if error else None
+        text = f"{type(error).__name__}: {error}"[:2000] if error else None
         with write_tx(ctx.engine) as conn:
             job_log.finish_run(conn, progress.pk, "failed" if error else "succeeded", text)
 

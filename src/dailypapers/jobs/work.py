@@ -167,7 +167,9 @@ async def housekeeping(ctx: Context, progress: Progress, timestamp: int | None =
 
     done = await asyncio.to_thread(clean)
     assert ctx.app is not None
-    await ctx.app.job_manager.delete_old_jobs(nb_hours=HOUSEKEEPING_DAYS * 24, include_error=True)
+    await ctx.app.job_manager.delete_old_jobs(
+        nb_hours=HOUSEKEEPING_DAYS * 24, include_failed=True, include_cancelled=True, include_aborted=True
+    )
     progress.note(f"removed {done}")
 
 

@@ -1,16 +1,18 @@
-"""Admin pages: accounts (roles, suspension) and the audit log of every moderation action."""
+"""Admin pages: accounts (roles, suspension), the audit log of every moderation action, background jobs."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from dailypapers.accounts import membership
 from dailypapers.accounts.rules import ROLES
 from dailypapers.problems import Problem
 from dailypapers.store import accounts
 from dailypapers.store.db import read_tx
+from dailypapers.web import jobs_view
 from dailypapers.web.auth import check_csrf, render_personal, require_admin
 from dailypapers.web.errors import status_for
 from dailypapers.web.site import site_of
@@ -85,3 +87,38 @@ def audit_page(request: Request) -> Response:
     with read_tx(site_of(request).engine) as conn:
         entries = accounts.audit_entries(conn, limit=PAGE_SIZE)
     return render_personal(request, "admin_audit.html", entries=entries)
+
+
+@router.get("/jobs")
+def jobs_page(request: Request) -> Response:
+    """Background jobs: the schedule, the queue, what runs now, what failed (with a retry button), recent runs."""
+    require_admin(request)
+    site = site_of(request)
+    with read_tx(site.engine) as conn:
+        overview = jobs_view.overview(conn, site.settings, site.jobs)
+    return render_personal(request, "admin_jobs.html", view=overview)
+
+
+@router.post("/jobs/{job_id}/retry", dependencies=[Depends(check_csrf)])
+def retry_job(request: Request, job_id: int) -> Response:
+    """Run a failed job again now."""
+    require_admin(request)
+    site = site_of(request)
+    if site.jobs is None or job_id not in {j.id for j in site.jobs.jobs("failed")}:
+        raise HTTPException(404, f"No failed job #{job_id} in this process's queue.")
+    site.jobs.retry(job_id)
+    return RedirectResponse("/admin/jobs", status_code=303)
+
+
+@router.post("/jobs/run/{name}", dependencies=[Depends(check_csrf)])
+def run_job(request: Request, name: str) -> Response:
+    """Queue a job now (a periodic one as if its time had come)."""
+    require_admin(request)
+    site = site_of(request)
+    if site.jobs is None:
+        raise HTTPException(404, "Background jobs do not run in this process.")
+    try:
+        site.jobs.defer(name)
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return RedirectResponse("/admin/jobs", status_code=303)
