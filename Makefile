@@ -51,6 +51,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.bench_web
 	$(BIN)/python -m bench.bench_votes
 	$(BIN)/python -m bench.bench_digest
+	$(BIN)/python -m bench.bench_jobs --guarantees
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache
