@@ -161,6 +161,13 @@ def serve(
     console.print(f"Serving Daily Papers on http://{host}:{port} (database {settings.database_url})")
     if not settings.smtp_url:
         console.print(f"No DAILYPAPERS_SMTP_URL: outgoing mail is written to {settings.data_dir / 'outbox'}/*.eml")
+    if settings.jobs == "off":
+        console.print("Background jobs are off here (DAILYPAPERS_JOBS=off): `dailypapers worker` runs them.")
+    elif settings.is_sqlite and workers > 1:
+        console.print(
+            "[yellow]note:[/yellow] with SQLite each of the web processes runs the background jobs itself; their "
+            "work is idempotent but done several times. Use one process, or PostgreSQL and `dailypapers worker`."
+        )
     uvicorn.run(
         "dailypapers.web.app:create_app_from_env",
         factory=True,
