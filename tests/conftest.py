@@ -60,6 +60,14 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh, migrated PostgreSQL database, for what only PostgreSQL does (a queue shared by processes)."""
+    eng = make_engine(new_database("postgresql", request, tmp_path))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def server() -> Iterator[ReplayServer]:
     """A replay server standing in for arXiv (the harvest tests in ingest/ and `dailypapers fetch` in cli/)."""
     with ReplayServer() as srv:

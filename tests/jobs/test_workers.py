@@ -8,11 +8,9 @@ import collections
 import datetime as dt
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 from bench.gen_kaggle import records
 from sqlalchemy import Engine, text
 
@@ -20,9 +18,8 @@ from dailypapers.config import Settings
 from dailypapers.jobs.engine import JobSystem
 from dailypapers.store import jobs as job_log
 from dailypapers.store import papers
-from dailypapers.store.db import make_engine, read_tx
+from dailypapers.store.db import read_tx
 from dailypapers.store.jobs import JobRunInfo
-from tests.support.databases import new_database
 from tests.support.digest import DAY, add_papers, confirmed
 from tests.support.jobs import at, wait_for, workers
 from tests.support.semantic import add_bare_papers, stored_keys
@@ -31,13 +28,6 @@ from tests.support.smtp import smtp_server
 
 STALLED = "3"  # seconds without a heartbeat before a worker counts as dead
 FAST = "retry-stalled=* * * * * */1"
-
-
-@pytest.fixture
-def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(new_database("postgresql", request, tmp_path))
-    yield engine
-    engine.dispose()
 
 
 def _env(engine: Engine, tmp_path: Path, **more: str) -> dict[str, str]:

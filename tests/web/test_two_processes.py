@@ -19,9 +19,7 @@ from sqlalchemy import Engine
 
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
-from dailypapers.store.db import make_engine
 from tests.support.accounts import PASSWORD, make_user
-from tests.support.databases import new_database
 from tests.support.jobs import ROOT
 from tests.support.postgres import free_port
 from tests.support.redis import start_redis
@@ -30,13 +28,6 @@ from tests.support.server import SECRET
 DAY = dt.date(2026, 1, 5)
 SEEN_WITHIN = 1.0  # seconds
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(new_database("postgresql", request, tmp_path))
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

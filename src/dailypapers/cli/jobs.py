@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,10 +27,16 @@ jobs_app = typer.Typer(help="Background jobs: what is scheduled, queued, running
 SHARED_QUEUE = "the job queue is shared only on PostgreSQL (DAILYPAPERS_DATABASE_URL)"
 
 
-def worker() -> None:
+def worker(
+    log_level: Annotated[str, typer.Option(help="debug, info (each job's start and end), warning or error")] = "info",
+) -> None:
     """Run background jobs until stopped (SIGINT or SIGTERM: running jobs finish first). PostgreSQL only."""
     from dailypapers.jobs.engine import run_worker
 
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"{log_level!r} is not a log level", param_hint="--log-level")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     if settings.is_sqlite:
         console.print(f"[red]error:[/red] {SHARED_QUEUE}; with SQLite `dailypapers serve` runs the jobs itself.")
