@@ -77,3 +77,26 @@ def test_the_mail_server_down_at_the_digest_hour_and_back_later(
         later = system.defer("send-digests", timestamp=eight + 3600)
         assert system.wait(later) == "succeeded" and "done already" in runs_of(engine, later)[-1].note
         assert len(smtp.messages) == 3
+
+
+def test_the_embedded_queue_keeps_nothing_of_finished_jobs(tmp_path: Path, jobs_of: list[JobSystem]) -> None:
+    """It ticks every minute for months: finished jobs leave no trace in memory (the job log keeps them)."""
+    from dailypapers.store.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'embedded.db'}")
+    migrate(engine)
+    settings = Settings(data_dir=tmp_path, database_url=str(engine.url), job_schedules="keyword-index=* * * * * */1")
+    system = JobSystem(settings, engine, worker=True).start()
+    jobs_of.append(system)
+    wait_for(lambda: len(runs_named(engine, "keyword-index")) >= 4, what="four ticks")
+    connector = system.app.connector
+    assert set(connector.events) <= set(connector.jobs) and len(connector.jobs) <= 4  # type: ignore[attr-defined]
+    engine.dispose()
+
+
+def runs_named(engine: Engine, name: str) -> list[object]:
+    from dailypapers.store import jobs as job_log
+    from dailypapers.store.db import read_tx
+
+    with read_tx(engine) as conn:
+        return list(job_log.runs(conn, name=name))

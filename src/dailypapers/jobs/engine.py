@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,12 +38,27 @@ def conninfo(database_url: str) -> str:
     return f"{scheme.split('+', 1)[0]}://{rest}"
 
 
+class EmbeddedConnector(InMemoryConnector):
+    """procrastinate's in-memory queue, which also forgets the events of the jobs it deletes: it serves an
+    embedded server for months, ticking every minute."""
+
+    async def finish_job_run(self, job_id: int, status: str, delete_job: bool) -> None:
+        await super().finish_job_run(job_id, status, delete_job)
+        if delete_job:
+            self.events.pop(job_id, None)
+
+    async def delete_old_jobs_run(self, nb_hours: int, queue: str, statuses: Iterable[str]) -> None:
+        await super().delete_old_jobs_run(nb_hours, queue, statuses)
+        for job_id in set(self.events) - set(self.jobs):
+            del self.events[job_id]
+
+
 def make_app(context: runtime.Context, *, periodic: bool = True) -> procrastinate.App:
     """The job engine's app for the context's database, with every job of the catalog registered (and the
     periodic ones scheduled, unless `periodic` is False)."""
     settings = context.settings
     if settings.is_sqlite:
-        connector: Any = InMemoryConnector()
+        connector: Any = EmbeddedConnector()
     else:
         connector = procrastinate.PsycopgConnector(conninfo=conninfo(settings.database_url))
     app = procrastinate.App(connector=connector)
