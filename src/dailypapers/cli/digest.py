@@ -32,7 +32,8 @@ def send(
 ) -> None:
     """Send the digest of one period to every confirmed subscriber of FREQUENCY who has not had it."""
     from dailypapers.digest.compose import digest_period, ledger_key
-    from dailypapers.digest.deliver import Options, ServerUnavailable, deliver
+    from dailypapers.digest.deliver import Options, deliver
+    from dailypapers.digest.sending import ServerUnavailable
 
     try:
         when = digest_period(frequency, period)
