@@ -97,6 +97,15 @@ class Settings:
     )
     arxiv_oai_url: str = setting("https://oaipmh.arxiv.org/oai", env="ARXIV_OAI_URL", help="arXiv OAI-PMH endpoint")
     arxiv_rss_url: str = setting("https://rss.arxiv.org/rss", env="ARXIV_RSS_URL", help="arXiv RSS endpoint")
+    hf_api_url: str = setting(
+        "https://huggingface.co", env="HF_API_URL", help="Hugging Face's API, for its daily papers (mirrors, tests)"
+    )
+    sync_hf: bool = setting(
+        False, env="SYNC_HF", help="`1`: the `hf-sync` job follows Hugging Face's daily papers (picks and upvotes)"
+    )
+    sync_hf_days: int = setting(
+        3, env="SYNC_HF_DAYS", help="days before today whose picks and upvotes `hf-sync` keeps checking"
+    )
     request_interval: float = setting(
         3.0, env="REQUEST_INTERVAL", help="seconds between requests to arXiv (arXiv asks for at least 3)"
     )

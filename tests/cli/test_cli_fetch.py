@@ -45,3 +45,24 @@ def test_fetch_error_exits_non_zero_with_the_message(
     assert result.exit_code == 1, output
     assert f"GET {server.url}/rss/cs.CL failed after 2 attempts: HTTP 503" in output, output
     assert paper_titles(engine) == {}
+
+
+def test_fetch_hf_a_day_and_a_range(server: ReplayServer, tmp_path: Path, db_url: str, engine: Engine) -> None:
+    import gzip
+
+    from tests.support.fixtures import FIXTURES
+
+    archive = FIXTURES / "hf_daily_papers" / "curation_archive"
+    for day in ("2026-01-27", "2026-01-28"):
+        server.add("/api/daily_papers", gzip.decompress((archive / f"{day}.json.gz").read_bytes()), date=day)
+    settings = env(server, tmp_path, db_url, HF_API_URL=server.url)
+    one = CliRunner().invoke(app, ["fetch", "hf", "--date", "2026-01-27"], env=settings)
+    assert one.exit_code == 0, one.output
+    assert "Hugging Face daily papers 2026-01-27..2026-01-27" in one.output and "│  22 │" in one.output
+    both = CliRunner().invoke(app, ["fetch", "hf", "--from", "2026-01-27", "--to", "2026-01-28"], env=settings)
+    assert both.exit_code == 0, both.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM daily_listings")).scalar() == 31
+    for args in (["--date", "2026-01-27", "--from", "2026-01-27"], ["--from", "2026-01-28", "--to", "2026-01-27"], []):
+        refused = CliRunner().invoke(app, ["fetch", "hf", *args], env=settings)
+        assert refused.exit_code == 2, (args, refused.output)

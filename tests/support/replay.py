@@ -6,6 +6,7 @@ arrival time (`time.monotonic()`) before anything is answered. Faults are inject
 number (1-based, counting every request the server saw): an HTTP status with headers, a
 connection cut (reset) in the middle of the response headers, or the route's own response
 with only half of its body sent before the connection closes (shorter than its Content-Length).
+A reply with an ETag header answers a request whose If-None-Match names it with 304 Not Modified.
 """
 
 from __future__ import annotations
@@ -151,6 +152,13 @@ class ReplayServer:
             def do_GET(self) -> None:  # noqa: N802
                 reply = server._record(self)
                 body = reply.body
+                etag = dict(reply.headers).get("ETag")
+                if etag and reply.status == 200 and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)  # conditional request: the client's copy is current
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if reply.kind == "cut":
                     self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Ty")
                     self.wfile.flush()

@@ -1,4 +1,4 @@
-"""`dailypapers fetch arxiv|oai|rss`: live harvests from arXiv."""
+"""`dailypapers fetch arxiv|oai|rss|hf`: live harvests from arXiv and Hugging Face."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from rich.markup import escape
 
 from dailypapers.cli.common import REPORT_COLUMNS, console, load_settings, print_report, store
 
-fetch_app = typer.Typer(help="Harvest live from arXiv (at most one request per 3 s).", no_args_is_help=True)
+fetch_app = typer.Typer(help="Harvest live from arXiv (one request per 3 s) and Hugging Face.", no_args_is_help=True)
 
 PREFIXES = ("arXiv", "arXivRaw", "oai_dc")
 
 
-def _run(title: str, harvest: Callable[..., object]) -> None:
-    """Run a harvest against the configured store; any failure exits 1 with its message."""
+def _run(title: str, harvest: Callable[..., object], columns: tuple[str, ...] = ("pages",)) -> None:
+    """Run a harvest against the configured store and print its report (these `columns` besides the import
+    counts); any failure exits 1 with its message."""
     from dailypapers.ingest.http import FetchError
     from dailypapers.sources.record import SourceError
 
@@ -29,8 +30,8 @@ def _run(title: str, harvest: Callable[..., object]) -> None:
             console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             console.print("Pages fetched before the error are saved; run the same command again to resume.")
             raise typer.Exit(1) from exc
-    print_report(title, report, (*REPORT_COLUMNS, "pages", "requests"))
-    if report.resumed_from:
+    print_report(title, report, (*REPORT_COLUMNS, *columns, "requests"))
+    if getattr(report, "resumed_from", None):
         console.print(f"Resumed an interrupted harvest at {report.resumed_from}", highlight=False)
 
 
@@ -94,4 +95,34 @@ def fetch_rss(
     _run(
         f"arXiv listing: {' '.join(categories)}",
         lambda engine, settings: harvest_rss(engine, settings, list(categories)),
+    )
+
+
+@fetch_app.command("hf")
+def fetch_hf(
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD: one day", callback=_check_date)] = None,
+    from_date: Annotated[
+        str | None, typer.Option("--from", help="YYYY-MM-DD: the first day of a range", callback=_check_date)
+    ] = None,
+    to_date: Annotated[
+        str | None, typer.Option("--to", help="YYYY-MM-DD: its last day (default: today)", callback=_check_date)
+    ] = None,
+) -> None:
+    """Hugging Face's daily papers of a day or a range of days (picks, submitters, links, upvotes)."""
+    from dailypapers.ingest.hf_sync import days_between, sync_days
+
+    if (date is None) == (from_date is None):
+        raise typer.BadParameter("give --date DAY, or --from DAY [--to DAY]")
+    if date and to_date:
+        raise typer.BadParameter("--to goes with --from, not with --date")
+    first = dt.date.fromisoformat(date or from_date or "")
+    last = dt.date.fromisoformat(to_date) if to_date else first if date else dt.datetime.now(dt.UTC).date()
+    try:
+        days = days_between(first, last)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    _run(
+        f"Hugging Face daily papers {first.isoformat()}..{last.isoformat()}",
+        lambda engine, settings: sync_days(engine, settings, days),
+        ("days", "not_modified", "skipped", "completed"),
     )

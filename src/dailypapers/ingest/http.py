@@ -144,13 +144,15 @@ class PoliteClient:
         params: Mapping[str, Any] | None = None,
         *,
         ok: Collection[int] = (200,),
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """GET `url`, politely, retrying transient failures; returns a response whose status is in `ok`.
+        """GET `url` (with extra `headers`, e.g. If-None-Match), politely, retrying transient failures;
+        returns a response whose status is in `ok`.
 
         Raises FetchError for any other status (at once for a non-retryable one, after
         `max_retries` retries for a retryable one) and for transport errors that persist.
         """
-        request = self._http.build_request("GET", url, params=params)
+        request = self._http.build_request("GET", url, params=params, headers=headers)
         shown = str(request.url)
         attempt = 0
         while True:

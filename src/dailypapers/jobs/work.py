@@ -95,6 +95,20 @@ def harvest_rss(ctx: Context, progress: Progress, timestamp: int | None = None) 
     )
 
 
+def hf_sync(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Hugging Face's picks (and their upvotes, which keep growing) of today and the last few days."""
+    from dailypapers.ingest.hf_sync import days_between, sync_days
+
+    today = _when(timestamp).date()
+    days = days_between(today - dt.timedelta(days=ctx.settings.sync_hf_days), today)
+    progress(0, len(days))
+    report = sync_days(ctx.engine, ctx.settings, days, today=today, progress=progress.advance)
+    if report.new or report.updated or report.featured:
+        ctx.changed()
+    changed = f"{report.new} new, {report.updated} updated, {report.featured} listings changed"
+    progress.note(f"{len(days)} days ({report.not_modified} unchanged): {changed}")
+
+
 class DigestIncomplete(Exception):
     """Some digests of a period could not be delivered yet (the mail server failed); the job is retried."""
 
@@ -219,6 +233,15 @@ JOBS = (
         enabled=lambda s: bool(s.fetch_categories),
         retries=3,
         lock="harvest",
+    ),
+    Job(
+        "hf-sync",
+        "Hugging Face's daily picks and upvotes of today and the last DAILYPAPERS_SYNC_HF_DAYS days",
+        hf_sync,
+        cron="20 * * * *",
+        enabled=lambda s: s.sync_hf,
+        retries=3,
+        lock="hf-sync",
     ),
     Job(
         "send-digests",

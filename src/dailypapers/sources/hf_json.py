@@ -6,6 +6,7 @@ and the code and project links the community attached.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -18,7 +19,7 @@ from dailypapers.sources.record import Author, Listing, PaperRecord, SourceError
 
 SOURCE = "huggingface"
 MAX_USER_NAME = 96  # users.name is VARCHAR(96); PostgreSQL refuses longer values
-_EXTRA_KEYS = ("ai_summary", "ai_keywords", "githubStars", "discussionId")
+_EXTRA_KEYS = ("ai_summary", "ai_keywords", "githubStars", "discussionId", "mediaUrls")
 
 
 def _url_key(url: str) -> str:
@@ -35,8 +36,9 @@ def _submitter(obj: Any) -> Submitter | None:
     return Submitter(name=name, fullname=str(obj.get("fullname") or ""), avatar_url=str(obj.get("avatarUrl") or ""))
 
 
-def record_from_paper(paper: Any, item: dict[str, Any] | None = None) -> PaperRecord:
-    """A record from an HF `paper` object (plus its daily-papers wrapper `item`, when there is one)."""
+def record_from_paper(paper: Any, item: dict[str, Any] | None = None, day: dt.date | None = None) -> PaperRecord:
+    """A record from an HF `paper` object (plus its daily-papers wrapper `item`, when there is one). `day` is
+    the day it was featured when the object does not say (older answers of `/api/daily_papers?date=D`)."""
     if not isinstance(paper, dict):
         raise TypeError("'paper' is not an object")
     raw_id = paper.get("id")
@@ -61,17 +63,21 @@ def record_from_paper(paper: Any, item: dict[str, Any] | None = None) -> PaperRe
     ]
     published = paper.get("publishedAt")
     listing = None
-    day = paper.get("submittedOnDailyAt")
-    if isinstance(day, str):
+    featured = paper.get("submittedOnDailyAt")
+    featured_on = parse_iso(featured).date() if isinstance(featured, str) else day
+    if featured_on is not None:
         upvotes = paper.get("upvotes")
         listing = Listing(
-            day=parse_iso(day).date(),
+            day=featured_on,
             source=SOURCE,
             submitter=_submitter(paper.get("submittedOnDailyBy") or (item or {}).get("submittedBy")),
             upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else 0,
         )
     org = paper.get("organization") or (item or {}).get("organization")
     extra = {k: paper[k] for k in _EXTRA_KEYS if paper.get(k) not in (None, "", [])}
+    thumbnail = (item or {}).get("thumbnail")
+    if isinstance(thumbnail, str) and thumbnail.startswith("https://"):
+        extra["thumbnail"] = thumbnail
     if isinstance(org, dict) and org.get("name"):
         extra["organization"] = {"name": org.get("name"), "fullname": org.get("fullname", "")}
     return PaperRecord(
@@ -88,8 +94,9 @@ def record_from_paper(paper: Any, item: dict[str, Any] | None = None) -> PaperRe
     )
 
 
-def parse(data: bytes, *, where: str) -> tuple[list[PaperRecord], list[SourceError]]:
-    """Records from a daily-papers list or a single paper object; bad items become errors."""
+def parse(data: bytes, *, where: str, day: dt.date | None = None) -> tuple[list[PaperRecord], list[SourceError]]:
+    """Records from a daily-papers list or a single paper object; bad items become errors. `day`: the day
+    a list was asked for, the featured day of items that do not name one."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -106,7 +113,7 @@ def parse(data: bytes, *, where: str) -> tuple[list[PaperRecord], list[SourceErr
         label = f"{where} item {index}"
         try:
             if isinstance(item, dict) and "paper" in item:
-                records.append(record_from_paper(item["paper"], item))
+                records.append(record_from_paper(item["paper"], item, day))
             else:
                 records.append(record_from_paper(item))
         # AttributeError: a field of the wrong JSON type (a number for a title).
