@@ -314,3 +314,23 @@ def test_trending_page_lists_the_last_seven_days(engine: Engine, tmp_path: Path)
             everything = rank(feed.listings_between(conn, None, None), dt.datetime.now(dt.UTC), PARAMS)
         assert [i["paper"]["id"] for i in api] == [s.item.id for s in everything]
         assert len(api) == 5
+
+
+def test_hugging_face_upvotes_are_kept_apart_from_ours(engine: Engine, tmp_path: Path) -> None:
+    add_papers(engine, ("2603.00001", DAY, 12))
+    _, _, session = new_user(engine, "ada")
+    with serve_app(engine, tmp_path, rate_limits=False) as base:
+        client, token = browser(base, session, "/papers/2603.00001")
+        client.post("/papers/2603.00001/upvote", data={"csrf_token": token, "on": "1"})
+        info = httpx.get(f"{base}/api/papers/2603.00001").json()
+        assert (info["upvotes"], info["hfUpvotes"], info["localUpvotes"]) == (13, 12, 1)
+        item = httpx.get(f"{base}/api/daily_papers", params={"date": DAY.isoformat()}).json()[0]["paper"]
+        assert (item["upvotes"], item["hfUpvotes"], item["localUpvotes"]) == (13, 12, 1)
+        # One total on the card, both parts on hover; the paper page spells them out.
+        card = html.fromstring(httpx.get(f"{base}/date/{DAY}").text).cssselect("#paper-2603\\.00001 .votes")[0]
+        assert card.cssselect(".count")[0].text == "13"
+        assert card.get("title") == "Sign in to upvote (13 upvotes: 12 on Hugging Face, 1 here)"
+        page = html.fromstring(client.get("/papers/2603.00001").text)
+        assert page.cssselect(".upvote-parts")[0].text_content() == "13 upvotes: 12 on Hugging Face, 1 here"
+        md = httpx.get(f"{base}/papers/2603.00001.md").text
+        assert "**Upvotes:** 13 (12 on Hugging Face, 1 here)" in md

@@ -34,7 +34,9 @@ class Entry:
     extra: dict[str, Any]
     latest_version: int
     day: dt.date | None = None
-    upvotes: int = 0
+    upvotes: int = 0  # the one total shown: hf_upvotes + votes
+    hf_upvotes: int = 0  # Hugging Face's count, as its listing was last synced
+    votes: int = 0  # this site's members' votes
     pinned: bool = False
     listing_source: str = ""
     submitter: Submitter | None = None
@@ -94,6 +96,8 @@ def _entry(m: Any) -> Entry:
         latest_version=m["latest_version"],
         day=as_date(m["day"]) if has_listing else None,
         upvotes=((m["upvotes"] or 0) if has_listing else 0) + m["votes"],
+        hf_upvotes=(m["upvotes"] or 0) if has_listing else 0,
+        votes=m["votes"],
         pinned=bool(m["pinned"]) if has_listing else False,
         listing_source=m["listing_source"] if has_listing else "",
         submitter=Submitter(name, m["fullname"] or "", m["avatar_url"] or "") if name else None,
@@ -230,6 +234,7 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
     if featured:
         best = max(featured, key=lambda f: f.upvotes)
         entry.day, entry.upvotes, entry.submitter = featured[-1].day, best.upvotes + m["votes"], featured[-1].submitter
+        entry.hf_upvotes = best.upvotes
         entry.listing_source = featured[-1].source
     return PaperDetail(
         entry=entry,

@@ -22,6 +22,8 @@ def paper_markdown(d: PaperDetail, base_url: str) -> str:
         facts.append(f"**DOI:** [{d.doi}](https://doi.org/{d.doi})")
     if d.journal_ref:
         facts.append(f"**Journal reference:** {d.journal_ref}")
+    if e.upvotes:
+        facts.append(f"**Upvotes:** {e.upvotes} ({e.hf_upvotes} on Hugging Face, {e.votes} here)")
     for url in e.code_urls:
         facts.append(f"**Code:** <{url}>")
     for url in e.project_urls:
@@ -34,7 +36,8 @@ def paper_markdown(d: PaperDetail, base_url: str) -> str:
         lines += ["## Featured on Daily Papers", ""]
         for f in d.featured:
             who = f" by {f.submitter.name}" if f.submitter else ""
-            lines.append(f"- {f.day.isoformat()}{who}, {f.upvotes} upvotes")
+            where = " on Hugging Face" if f.source == "huggingface" else ""
+            lines.append(f"- {f.day.isoformat()}{who}, {f.upvotes} upvotes{where}")
         lines.append("")
     lines.append(f"Source: {base_url}/papers/{e.id}")
     return "\n".join(lines) + "\n"

@@ -41,6 +41,9 @@ def paper(e: Entry) -> dict[str, Any]:
         "title": e.title,
         "summary": e.abstract,
         "upvotes": e.upvotes,
+        # Ours, beside Hugging Face's fields: the total's two parts (clients that do not know them ignore them).
+        "hfUpvotes": e.hf_upvotes,
+        "localUpvotes": e.votes,
         "discussionId": e.id,
     }
     if e.submitter:
@@ -49,7 +52,7 @@ def paper(e: Entry) -> dict[str, Any]:
         out["githubRepo"] = e.code_urls[0]
     if e.project_urls:
         out["projectPage"] = e.project_urls[0]
-    for key in ("ai_summary", "ai_keywords", "githubStars"):
+    for key in ("ai_summary", "ai_keywords", "githubStars", "mediaUrls"):
         if key in e.extra:
             out[key] = e.extra[key]
     org = e.extra.get("organization")
@@ -69,7 +72,7 @@ def daily_item(e: Entry, base_url: str) -> dict[str, Any]:
         "publishedAt": _ts(e.published or e.day),
         "title": e.title,
         "summary": e.abstract,
-        "thumbnail": "",
+        "thumbnail": e.extra.get("thumbnail") or "",
         "numComments": e.num_comments,
         "isAuthorParticipating": False,
     }
