@@ -92,12 +92,12 @@ def fill(settings: Settings, count: int) -> dict[str, float]:
     base, rng, last = base_vectors(), np.random.default_rng(7), 0
     while True:
         with read_tx(engine) as conn:
-            sql = "SELECT pk, content_hash FROM papers WHERE pk > :last ORDER BY pk LIMIT :n"
+            sql = "SELECT pk, text_hash FROM papers WHERE pk > :last ORDER BY pk LIMIT :n"
             rows = conn.execute(text(sql), {"last": last, "n": CHUNK}).all()
         if not rows:
             break
         with write_tx(engine) as conn:
-            vectors.write(conn, MODEL, [(r.pk, r.content_hash) for r in rows], synthetic(base, len(rows), rng))
+            vectors.write(conn, MODEL, [(r.pk, r.text_hash) for r in rows], synthetic(base, len(rows), rng))
         last = rows[-1].pk
     t2 = time.perf_counter()
     engine.dispose()

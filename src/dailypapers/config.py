@@ -24,11 +24,12 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def setting(default: Any, *, env: str, help: str, shown: str | None = None) -> Any:
+def setting(default: Any, *, env: str, help: str, shown: str | None = None, secret: bool = False) -> Any:
     """A `Settings` field read from `DAILYPAPERS_<env>`. `help` is its one-line meaning; `shown`, when
-    given, is the Markdown the README shows as its default instead of the raw value."""
+    given, is the Markdown the README shows as its default instead of the raw value. A `secret` one is
+    left out of the settings' repr (so that no log or traceback shows it)."""
     metadata = {"env": env, "help": help} | ({"shown": shown} if shown is not None else {})
-    return dataclasses.field(default=default, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,20 @@ class Settings:
     )
     sync_hf_days: int = setting(
         3, env="SYNC_HF_DAYS", help="days before today whose picks and upvotes `hf-sync` keeps checking"
+    )
+    github_api_url: str = setting(
+        "https://api.github.com", env="GITHUB_API_URL", help="GitHub's REST API, for the stars of papers' code"
+    )
+    github_token: str = setting(
+        "",
+        env="GITHUB_TOKEN",
+        help="a GitHub token (no scopes needed) for 5000 requests an hour instead of 60; never shown or logged",
+        secret=True,
+    )
+    sync_github: bool = setting(
+        False,
+        env="SYNC_GITHUB",
+        help="`1`: the `github-stars` job keeps the stars of papers' GitHub repositories (docs/github.md)",
     )
     request_interval: float = setting(
         3.0, env="REQUEST_INTERVAL", help="seconds between requests to arXiv (arXiv asks for at least 3)"

@@ -64,7 +64,7 @@ def test_changed_paper_is_embedded_again(engine: Engine) -> None:
     new_abstract = "A new version with a different abstract."
     with write_tx(engine) as conn:
         conn.execute(
-            text("UPDATE papers SET abstract = :a, content_hash = 'changed' WHERE pk = :pk"),
+            text("UPDATE papers SET abstract = :a, text_hash = 'changed' WHERE pk = :pk"),
             {"a": new_abstract, "pk": pks[1]},
         )
     model.texts.clear()
@@ -87,6 +87,12 @@ def test_new_version_through_the_importer_is_embedded_again(engine: Engine) -> N
     model.texts.clear()
     assert embed_pending(engine, model).embedded == 1
     assert "New abstract" in model.texts[0]
+    # Other metadata changing (stars and links synced from Hugging Face, say) leaves the embedding current.
+    synced = rec.replace(extra={"githubStars": 41}, code_urls=["https://github.com/a/b"])
+    report = ImportReport()
+    ingest_items(engine, [synced], report)
+    assert report.updated == 1
+    assert embed_pending(engine, model).embedded == 0
 
 
 def test_claimed_papers_are_left_to_their_claimant(engine: Engine) -> None:

@@ -128,7 +128,7 @@ def test_shipped_demo_vectors_are_the_models(tmp_path: Path, embedder: Embedder)
     # papers whose content changed since.
     with write_tx(engine) as conn:
         conn.execute(text("DELETE FROM paper_embeddings"))
-        conn.execute(text("UPDATE papers SET content_hash = 'edited' WHERE pk = 1"))
+        conn.execute(text("UPDATE papers SET text_hash = 'edited' WHERE pk = 1"))
     assert load_demo(engine, only_if_empty=True) is None
     with read_tx(engine) as conn:
         assert conn.execute(text("SELECT count(*) FROM paper_embeddings")).scalar() == 450

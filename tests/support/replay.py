@@ -11,6 +11,7 @@ A reply with an ETag header answers a request whose If-None-Match names it with 
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import struct
@@ -30,6 +31,63 @@ def load_recorded(path: Path) -> tuple[str, int, bytes]:
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     return data["url"], int(data["status_code"]), data["body"].encode("latin-1")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One recorded request and its answer, from PyGithub's `tests/ReplayData/*.txt`."""
+
+    method: str
+    host: str
+    path: str  # with its query string
+    request_headers: dict[str, str]
+    status: int
+    headers: tuple[tuple[str, str], ...]  # as recorded, names in the recording's case
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def reply(self, base_url: str = "") -> Reply:
+        """The answer to replay: its status, body and headers, less those the server sets itself (length,
+        encoding, connection; the recorded body is already decoded). With `base_url`, a `Location` on the
+        recorded host points at the replay server instead."""
+        skip = {"status", "content-length", "content-type", "content-encoding", "transfer-encoding", "connection"}
+        headers = []
+        for name, value in self.headers:
+            if name.lower() in skip:
+                continue
+            if base_url and name.lower() == "location":
+                value = value.replace(f"https://{self.host}", base_url.rstrip("/"), 1)
+            headers.append((name, value))
+        content_type = self.header("Content-Type") or "application/json; charset=utf-8"
+        return Reply(self.body, self.status, tuple(headers), content_type=content_type)
+
+
+def load_replay_data(path: Path) -> list[Exchange]:
+    """The exchanges of a PyGithub ReplayData file: per exchange, ten lines (protocol, method, host, port,
+    path, request headers, request body, status, response headers as a Python list of pairs, response
+    body on one line) and a blank line."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    found = []
+    i = 0
+    while i + 9 < len(lines):
+        if lines[i] not in ("http", "https"):
+            i += 1
+            continue
+        found.append(
+            Exchange(
+                method=lines[i + 1],
+                host=lines[i + 2],
+                path=lines[i + 4],
+                request_headers=ast.literal_eval(lines[i + 5]),
+                status=int(lines[i + 7]),
+                headers=tuple((str(k), str(v)) for k, v in ast.literal_eval(lines[i + 8])),
+                body=lines[i + 9].encode("utf-8"),
+            )
+        )
+        i += 10
+    return found
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def unit_vectors(count: int, seed: int = 0) -> np.ndarray:
 def store_vectors(engine: Engine, model: str, pks: Sequence[int], matrix: np.ndarray) -> None:
     """Write vectors for papers as the embedding job does (labelled with the papers' current hashes)."""
     with write_tx(engine) as conn:
-        hashes = dict(conn.execute(text("SELECT pk, content_hash FROM papers")).all())
+        hashes = dict(conn.execute(text("SELECT pk, text_hash FROM papers")).all())
         vectors.write(conn, model, [(pk, hashes[pk]) for pk in pks], matrix)
 
 

@@ -112,7 +112,7 @@ def test_two_serve_processes_agree(pg: Engine, two_servers: tuple[str, str]) -> 
     assert on_a.post("/papers/2601.00001/upvote", data={"csrf_token": token}).status_code == 303
     _seen(lambda: httpx.get(f"{b}/api/papers/2601.00001").json()["upvotes"] == 4, "the vote")
     feed = f"{b}/date/{DAY.isoformat()}"
-    _seen(lambda: 'aria-label="4 upvotes"' in httpx.get(feed).text, "the vote on the feed")
+    _seen(lambda: 'aria-label="4 upvotes: 3 on Hugging Face, 1 here"' in httpx.get(feed).text, "the vote on the feed")
 
     # A comment through B (with A's token) is on A's paper page within a second.
     assert httpx.get(f"{a}/papers/2601.00001").status_code == 200  # in A's page cache

@@ -1,4 +1,4 @@
-"""`dailypapers fetch arxiv|oai|rss|hf`: live harvests from arXiv and Hugging Face."""
+"""`dailypapers fetch arxiv|oai|rss|hf|github`: live harvests from arXiv and Hugging Face, GitHub stars."""
 
 from __future__ import annotations
 
@@ -11,14 +11,22 @@ from rich.markup import escape
 
 from dailypapers.cli.common import REPORT_COLUMNS, console, load_settings, print_report, store
 
-fetch_app = typer.Typer(help="Harvest live from arXiv (one request per 3 s) and Hugging Face.", no_args_is_help=True)
+fetch_app = typer.Typer(
+    help="Harvest live from arXiv (one request per 3 s) and Hugging Face; GitHub stars of papers' code.",
+    no_args_is_help=True,
+)
 
 PREFIXES = ("arXiv", "arXivRaw", "oai_dc")
 
 
-def _run(title: str, harvest: Callable[..., object], columns: tuple[str, ...] = ("pages",)) -> None:
-    """Run a harvest against the configured store and print its report (these `columns` besides the import
-    counts); any failure exits 1 with its message."""
+def _run(
+    title: str,
+    harvest: Callable[..., object],
+    columns: tuple[str, ...] = ("pages",),
+    counts: tuple[str, ...] = REPORT_COLUMNS,
+) -> None:
+    """Run a harvest against the configured store and print its report (these `columns` besides the
+    `counts`, by default the import counts); any failure exits 1 with its message."""
     from dailypapers.ingest.http import FetchError
     from dailypapers.sources.record import SourceError
 
@@ -30,9 +38,11 @@ def _run(title: str, harvest: Callable[..., object], columns: tuple[str, ...] = 
             console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             console.print("Pages fetched before the error are saved; run the same command again to resume.")
             raise typer.Exit(1) from exc
-    print_report(title, report, (*REPORT_COLUMNS, *columns, "requests"))
+    print_report(title, report, (*counts, *columns, "requests"))
     if getattr(report, "resumed_from", None):
         console.print(f"Resumed an interrupted harvest at {report.resumed_from}", highlight=False)
+    if getattr(report, "note", ""):
+        console.print(escape(str(report.note)), highlight=False)
 
 
 def _check_date(value: str | None) -> str | None:
@@ -125,4 +135,20 @@ def fetch_hf(
         f"Hugging Face daily papers {first.isoformat()}..{last.isoformat()}",
         lambda engine, settings: sync_days(engine, settings, days),
         ("days", "not_modified", "skipped", "completed"),
+    )
+
+
+@fetch_app.command("github")
+def fetch_github(
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Repositories to ask about at most")] = None,
+) -> None:
+    """The stars of papers' GitHub repositories that are due (set DAILYPAPERS_GITHUB_TOKEN for more than
+    60 requests an hour); stops when GitHub's rate limit is spent."""
+    from dailypapers.ingest.github_stars import sync_stars
+
+    _run(
+        "GitHub stars",
+        lambda engine, settings: sync_stars(engine, settings, limit=limit),
+        ("linked", "repos", "updated", "not_modified", "missing", "renamed", "papers"),
+        counts=(),
     )

@@ -109,6 +109,26 @@ def hf_sync(ctx: Context, progress: Progress, timestamp: int | None = None) -> N
     progress.note(f"{len(days)} days ({report.not_modified} unchanged): {changed}")
 
 
+def github_stars(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """The stars of papers' GitHub repositories that are due (recent papers' often, old ones rarely), up to
+    JOB_BATCH a run; stops early when GitHub's rate limit is spent, and goes on after its reset."""
+    from dailypapers.ingest.github_stars import JOB_BATCH, sync_stars
+
+    report = sync_stars(
+        ctx.engine,
+        ctx.settings,
+        limit=JOB_BATCH,
+        now=_when(timestamp) if timestamp else None,
+        started=lambda total: progress(0, total),
+        progress=progress.advance,
+    )
+    if report.papers:
+        ctx.changed()
+    asked = f"{report.repos} repositories ({report.not_modified} unchanged, {report.missing} missing)"
+    note = f"{asked}, {report.linked} new: {report.papers} papers changed"
+    progress.note(f"{note}; {report.note}" if report.note else note)
+
+
 class DigestIncomplete(Exception):
     """Some digests of a period could not be delivered yet (the mail server failed); the job is retried."""
 
@@ -242,6 +262,15 @@ JOBS = (
         enabled=lambda s: s.sync_hf,
         retries=3,
         lock="hf-sync",
+    ),
+    Job(
+        "github-stars",
+        "the stars of papers' GitHub repositories (recent papers' every 6 hours, older ones daily or weekly)",
+        github_stars,
+        cron="*/15 * * * *",
+        enabled=lambda s: s.sync_github,
+        retries=3,
+        lock="github-stars",
     ),
     Job(
         "send-digests",

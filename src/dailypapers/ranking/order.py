@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dailypapers.periods import Period
 from dailypapers.ranking.score import Scored, TrendingParams, hours_since_featured, rank, reference_time, score
 from dailypapers.store import feed
-from dailypapers.store.feed import Entry
+from dailypapers.store.feed import EVERYTHING, Entry, Filter
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -27,18 +27,17 @@ def ordered(
     sort: str = "trending",
     limit: int | None,
     offset: int = 0,
-    submitter: str | None = None,
+    only: Filter = EVERYTHING,
     now: dt.datetime | None = None,
 ) -> list[Entry]:
-    """One page of `period`'s listings (all days with None) in `sort` order: "trending" (by upvotes within
-    a day, by the trending score as at the period's end, or `now`, across days) or "new". `limit` None: all."""
+    """One page of `period`'s listings (all days with None) that `only` lets through, in `sort` order:
+    "trending" (by upvotes within a day, by the trending score as at the period's end, or `now`, across
+    days), "new", "stars" or "star-growth" (feed.SORTS). `limit` None: all."""
     start, end = (period.start, period.end) if period else (None, None)
     if sort != "trending" or (period is not None and period.kind == "day"):
-        return feed.featured_between(conn, start, end, sort=sort, limit=limit, offset=offset, submitter=submitter)
+        return feed.featured_between(conn, start, end, sort=sort, limit=limit, offset=offset, only=only)
     at = reference_time(end, now)
-    return [
-        s.item for s in trending_between(conn, start, end, at, params, limit=limit, offset=offset, submitter=submitter)
-    ]
+    return [s.item for s in trending_between(conn, start, end, at, params, limit=limit, offset=offset, only=only)]
 
 
 def trending_between(
@@ -50,7 +49,7 @@ def trending_between(
     *,
     limit: int | None,
     offset: int = 0,
-    submitter: str | None = None,
+    only: Filter = EVERYTHING,
 ) -> list[Scored[Entry]]:
     """One page of the listings from `start` to `end`, best score (as at `now`) first; `limit` None: all.
 
@@ -60,7 +59,7 @@ def trending_between(
     """
     stop = None if limit is None else offset + limit
     if start is not None or stop is None:
-        return rank(feed.listings_between(conn, start, end, submitter=submitter), now, params)[offset:stop]
+        return rank(feed.listings_between(conn, start, end, only=only), now, params)[offset:stop]
     first = feed.first_day(conn)
     if first is None:
         return []
@@ -69,11 +68,11 @@ def trending_between(
     ceiling: int | None = None
     while True:
         since = max(since, first)
-        ranked = rank(feed.listings_between(conn, since, end, submitter=submitter), now, params)
+        ranked = rank(feed.listings_between(conn, since, end, only=only), now, params)
         if since <= first:
             return ranked[offset:stop]
         if ceiling is None:
-            ceiling = feed.most_upvotes_before(conn, since, submitter)
+            ceiling = feed.most_upvotes_before(conn, since, only)
         # Anything not loaded was featured on `since - 1` or earlier.
         best_unseen = score(ceiling, hours_since_featured(since - dt.timedelta(days=1), now), params)
         if len(ranked) >= stop and ranked[stop - 1].score > best_unseen:

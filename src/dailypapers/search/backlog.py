@@ -85,7 +85,7 @@ def embed_pending(
         try:
             matrix = embedder.encode([paper_text(p.title, p.abstract) for p in todo])
             with write_tx(engine) as conn:
-                written = vectors.write(conn, embedder.name, [(p.pk, p.content_hash) for p in todo], matrix, owner)
+                written = vectors.write(conn, embedder.name, [(p.pk, p.text_hash) for p in todo], matrix, owner)
         except BaseException:
             with write_tx(engine) as conn:
                 vectors.release(conn, [p.pk for p in todo], owner)

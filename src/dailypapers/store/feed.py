@@ -42,6 +42,9 @@ class Entry:
     submitter: Submitter | None = None
     num_comments: int = 0
     withdrawn: bool = False
+    stars: int | None = None  # its most starred GitHub repository's stars (None: no repository known)
+    stars_growth: int | None = None  # stars that repository gained over the last 7 days
+    code_pushed_at: dt.datetime | None = None  # its last push
 
 
 @dataclass(slots=True)
@@ -68,13 +71,18 @@ class PaperDetail:
 
 _PAPER_COLS = (
     "p.pk, p.id, p.local, p.title, p.abstract, p.authors, p.published, p.categories, p.primary_category, "
-    "p.code_urls, p.project_urls, p.extra, p.latest_version, p.votes, p.num_comments, p.withdrawn"
+    "p.code_urls, p.project_urls, p.extra, p.latest_version, p.votes, p.num_comments, p.withdrawn, "
+    "p.stars, p.stars_growth, p.code_pushed_at"
 )
 _LISTING_COLS = "l.day, l.upvotes, l.pinned, l.source AS listing_source, u.name, u.fullname, u.avatar_url"
 _ORDER = {
     "trending": "l.pinned DESC, l.upvotes + p.votes DESC, l.pk ASC",
     "new": "p.published DESC, l.pk ASC",
+    # Papers without a known GitHub repository last (coalesce: the same on SQLite and PostgreSQL).
+    "stars": "coalesce(p.stars, -1) DESC, l.upvotes + p.votes DESC, l.pk ASC",
+    "star-growth": "coalesce(p.stars_growth, -1) DESC, coalesce(p.stars, -1) DESC, l.pk ASC",
 }
+SORTS = tuple(_ORDER)
 
 
 def _entry(m: Any) -> Entry:
@@ -103,6 +111,9 @@ def _entry(m: Any) -> Entry:
         submitter=Submitter(name, m["fullname"] or "", m["avatar_url"] or "") if name else None,
         num_comments=m["num_comments"],
         withdrawn=bool(m["withdrawn"]),
+        stars=m["stars"],
+        stars_growth=m["stars_growth"],
+        code_pushed_at=aware(m["code_pushed_at"]),
     )
 
 
@@ -139,8 +150,20 @@ def day_after(conn: Connection, day: dt.date) -> dt.date | None:
 _FROM = "FROM daily_listings l JOIN papers p ON p.pk = l.paper_pk LEFT JOIN users u ON u.pk = l.submitter_pk"
 
 
-def _where(start: dt.date | None, end: dt.date | None, submitter: str | None) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (over listings `l` and users `u`) for a day range and a submitter."""
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which listings a view shows: every one, or one submitter's, or only papers with a code link."""
+
+    submitter: str | None = None
+    has_code: bool = False
+
+
+EVERYTHING = Filter()
+_HAS_CODE = {"postgresql": "jsonb_array_length(p.code_urls) > 0"}
+
+
+def _where(conn: Connection, start: dt.date | None, end: dt.date | None, only: Filter) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (over listings `l`, papers `p` and users `u`) for a day range and a filter."""
     where, args = ["1=1"], {}
     if start:
         where.append("l.day >= :start")
@@ -148,9 +171,11 @@ def _where(start: dt.date | None, end: dt.date | None, submitter: str | None) ->
     if end:
         where.append("l.day <= :end")
         args["end"] = end
-    if submitter:
+    if only.submitter:
         where.append("u.name = :submitter")
-        args["submitter"] = submitter
+        args["submitter"] = only.submitter
+    if only.has_code:
+        where.append(_HAS_CODE.get(conn.dialect.name, "json_array_length(p.code_urls) > 0"))
     return " AND ".join(where), args
 
 
@@ -162,12 +187,13 @@ def featured_between(
     sort: str = "trending",
     limit: int | None = 50,
     offset: int = 0,
-    submitter: str | None = None,
+    only: Filter = EVERYTHING,
 ) -> list[Entry]:
-    """Listings from `start` to `end` (inclusive; None means open) as cards: pinned, then most upvoted
-    first (`trending`), or newest paper first (`new`); with no period, the most recent days first.
+    """Listings from `start` to `end` (inclusive; None means open) that `only` lets through, as cards:
+    pinned, then most upvoted first (`trending`), newest paper first (`new`), most GitHub stars first
+    (`stars`) or most stars gained lately (`star-growth`); with no period, the most recent days first.
     `limit` None: all of them."""
-    where, args = _where(start, end, submitter)
+    where, args = _where(conn, start, end, only)
     order = _ORDER[sort] if sort in _ORDER else _ORDER["trending"]
     if not start and not end:
         order = "l.day DESC, " + order
@@ -179,28 +205,28 @@ def featured_between(
 
 
 def listings_between(
-    conn: Connection, start: dt.date | None, end: dt.date | None, *, submitter: str | None = None
+    conn: Connection, start: dt.date | None, end: dt.date | None, *, only: Filter = EVERYTHING
 ) -> list[Entry]:
     """Every listing from `start` to `end` (inclusive; None means open) as cards, in no particular order."""
-    where, args = _where(start, end, submitter)
+    where, args = _where(conn, start, end, only)
     return [
         _entry(r._mapping)
         for r in conn.execute(text(f"SELECT {_PAPER_COLS}, {_LISTING_COLS} {_FROM} WHERE {where}"), args)
     ]
 
 
-def most_upvotes_before(conn: Connection, day: dt.date, submitter: str | None = None) -> int:
+def most_upvotes_before(conn: Connection, day: dt.date, only: Filter = EVERYTHING) -> int:
     """The most upvotes a card featured before `day` shows (0 when there is none)."""
-    where, args = _where(None, day - dt.timedelta(days=1), submitter)
+    where, args = _where(conn, None, day - dt.timedelta(days=1), only)
     return int(
         conn.execute(text(f"SELECT max(coalesce(l.upvotes, 0) + p.votes) {_FROM} WHERE {where}"), args).scalar() or 0
     )
 
 
-def count_featured(conn: Connection, start: dt.date | None, end: dt.date | None) -> int:
-    sql = "SELECT count(*) FROM daily_listings l WHERE (:start IS NULL OR l.day >= :start)"
-    sql += " AND (:end IS NULL OR l.day <= :end)"
-    return int(conn.execute(text(sql), {"start": start, "end": end}).scalar() or 0)
+def count_featured(conn: Connection, start: dt.date | None, end: dt.date | None, only: Filter = EVERYTHING) -> int:
+    """How many listings from `start` to `end` (inclusive; None means open) the filter lets through."""
+    where, args = _where(conn, start, end, only)
+    return int(conn.execute(text(f"SELECT count(*) {_FROM} WHERE {where}"), args).scalar() or 0)
 
 
 def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:

@@ -19,7 +19,8 @@ papers = Paper.__table__
 listings = DailyListing.__table__
 users = User.__table__
 
-# Stored columns in insert order; content_hash (last) covers all the others.
+# Stored columns in insert order, then text_hash (of what is embedded: title and abstract) and content_hash
+# (last), which covers all the others.
 COLUMNS = [
     "id",
     "local",
@@ -57,10 +58,11 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def record_params(rec: PaperRecord, dialect: str) -> tuple[Any, ...]:
-    """The `papers` row of a record as insert parameters (COLUMNS order, then content_hash).
+    """The `papers` row of a record as insert parameters (COLUMNS order, then text_hash and content_hash).
 
     JSON columns are serialized once, here; the content hash covers exactly what is stored, so
-    a record whose row would not change hashes the same as the stored paper.
+    a record whose row would not change hashes the same as the stored paper. The text hash covers the
+    title and abstract only: an embedding stays current while other metadata (upvotes, links) changes.
     """
     values: list[Any] = [
         rec.id,
@@ -85,7 +87,8 @@ def record_params(rec: PaperRecord, dialect: str) -> tuple[Any, ...]:
         orjson.dumps(rec.extra, option=orjson.OPT_SORT_KEYS).decode(),
         rec.withdrawn,
     ]
-    values.append(hashlib.blake2b(orjson.dumps(values), digest_size=16).hexdigest())
+    content = hashlib.blake2b(orjson.dumps(values), digest_size=16).hexdigest()
+    values += [text_hash(rec.title, rec.abstract), content]
     if dialect == "postgresql":
         values[14] = rec.published
         values[15] = rec.updated
@@ -93,10 +96,18 @@ def record_params(rec: PaperRecord, dialect: str) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def text_hash(title: str, abstract: str) -> str:
+    """The hash of what a paper's embedding is computed from (migration 0007 computes the same)."""
+    return hashlib.blake2b(orjson.dumps([title, abstract]), digest_size=16).hexdigest()
+
+
+_HASHES = ["text_hash", "content_hash"]
+
+
 def _placeholders(dialect: str) -> list[str]:
     if dialect == "sqlite":
-        return ["?"] * (len(COLUMNS) + 1)
-    return [("%s::jsonb" if c in _JSON else "%s") for c in COLUMNS] + ["%s"]
+        return ["?"] * (len(COLUMNS) + len(_HASHES))
+    return [("%s::jsonb" if c in _JSON else "%s") for c in COLUMNS] + ["%s"] * len(_HASHES)
 
 
 def row_to_record(row: Any) -> PaperRecord:
@@ -165,7 +176,7 @@ def insert_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
     if not params:
         return
     dialect = conn.dialect.name
-    cols = ", ".join([*COLUMNS, "content_hash"])
+    cols = ", ".join([*COLUMNS, *_HASHES])
     sql = f"INSERT INTO papers ({cols}) VALUES ({', '.join(_placeholders(dialect))})"
     conn.exec_driver_sql(sql, params)
     bump_data_version(conn)
@@ -177,7 +188,7 @@ def update_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
         return
     dialect = conn.dialect.name
     marks = _placeholders(dialect)
-    sets = ", ".join(f"{c} = {m}" for c, m in zip([*COLUMNS, "content_hash"][1:], marks[1:], strict=True))
+    sets = ", ".join(f"{c} = {m}" for c, m in zip([*COLUMNS, *_HASHES][1:], marks[1:], strict=True))
     sql = f"UPDATE papers SET {sets} WHERE id = {marks[0]}"
     conn.exec_driver_sql(sql, [(*p[1:], p[0]) for p in params])
     bump_data_version(conn)

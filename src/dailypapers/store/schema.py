@@ -67,7 +67,12 @@ class Paper(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     votes: Mapped[int] = mapped_column(Integer, default=0)
     num_comments: Mapped[int] = mapped_column(Integer, default=0)
-    content_hash: Mapped[str] = mapped_column(String(32), default="")
+    text_hash: Mapped[str] = mapped_column(String(32), default="")  # of title and abstract: what is embedded
+    content_hash: Mapped[str] = mapped_column(String(32), default="")  # of every column above
+    # Of its most starred GitHub repository (ingest.github_stars keeps them): NULL when none is known.
+    stars: Mapped[int | None] = mapped_column(Integer)
+    stars_growth: Mapped[int | None] = mapped_column(Integer)  # stars gained over the last 7 days
+    code_pushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_papers_published", "published"),)
 
@@ -281,7 +286,8 @@ class DigestPaper(Base):
 
 
 class PaperEmbedding(Base):
-    """A paper's title-and-abstract embedding by `model`, of the paper as it was at `content_hash`.
+    """A paper's title-and-abstract embedding by `model`, of the text whose hash is `content_hash` (the
+    paper's `text_hash` then: a change of its other metadata leaves the embedding current).
 
     `seq` is taken from the `embedding_seq` counter in site_state on every write: the watermark that
     lets a process's approximate-nearest-neighbour index catch up with exactly what changed. PostgreSQL
@@ -321,3 +327,52 @@ class EmbeddingTombstone(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     paper_pk: Mapped[int] = mapped_column(BigInteger)
+
+
+class CodeRepo(Base):
+    """A GitHub repository that papers link to, as GitHub last described it, and when to ask again.
+
+    `name` is the lower-cased `owner/name` of the links; `full_name` GitHub's spelling (the new name after
+    a rename; the first link's before GitHub answered). `status`: "new" (not asked yet), "ok", "missing"
+    (404, 410, 451 or refused: asked rarely).
+    """
+
+    __tablename__ = "code_repos"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    github_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    stars: Mapped[int | None] = mapped_column(Integer)
+    stars_growth: Mapped[int | None] = mapped_column(Integer)
+    pushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    etag: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_code_repos_next_check", "next_check_at"),)
+
+
+class PaperCodeRepo(Base):
+    """A paper links to a GitHub repository (among its `code_urls`)."""
+
+    __tablename__ = "paper_code_repos"
+
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True)
+    repo_pk: Mapped[int] = mapped_column(ForeignKey("code_repos.pk", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_paper_code_repos_repo", "repo_pk"),)
+
+
+class CodeRepoStars(Base):
+    """A repository's star count on a day (the last one seen that day): its growth over a week."""
+
+    __tablename__ = "code_repo_stars"
+
+    repo_pk: Mapped[int] = mapped_column(ForeignKey("code_repos.pk", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    stars: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_code_repo_stars_day", "day"),)

@@ -28,12 +28,12 @@ papers = Paper.__table__
 
 @dataclass(frozen=True)
 class PaperText:
-    """What gets embedded, and the paper's content hash at the time it was read."""
+    """What gets embedded, and the paper's text hash (of that title and abstract) at the time it was read."""
 
     pk: int
     title: str
     abstract: str
-    content_hash: str
+    text_hash: str
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def from_db(values: Sequence[Any], dim: int) -> np.ndarray:
 
 def _stale_condition(model: str) -> Any:
     e = embeddings.c
-    return or_(e.paper_pk.is_(None), e.model != model, e.content_hash != papers.c.content_hash)
+    return or_(e.paper_pk.is_(None), e.model != model, e.content_hash != papers.c.text_hash)
 
 
 def stale_papers(
@@ -84,7 +84,7 @@ def stale_papers(
         claims.c.paper_pk == papers.c.pk, claims.c.claimed_at > now - ttl, claims.c.owner != owner
     )
     query = (
-        select(papers.c.pk, papers.c.title, papers.c.abstract, papers.c.content_hash)
+        select(papers.c.pk, papers.c.title, papers.c.abstract, papers.c.text_hash)
         .select_from(papers.outerjoin(embeddings, embeddings.c.paper_pk == papers.c.pk))
         .where(papers.c.pk > after, not_(live_claim))
         .order_by(papers.c.pk)
@@ -92,7 +92,7 @@ def stale_papers(
     )
     if not force:
         query = query.where(_stale_condition(model))
-    return [PaperText(r.pk, r.title or "", r.abstract or "", r.content_hash) for r in conn.execute(query)]
+    return [PaperText(r.pk, r.title or "", r.abstract or "", r.text_hash) for r in conn.execute(query)]
 
 
 def count_stale(conn: Connection, model: str) -> int:
@@ -278,11 +278,11 @@ def import_matching(
     up-to-date embedding by `model` yet; returns how many were stored."""
     wanted = dict(zip(ids, range(len(ids)), strict=True))
     rows = conn.execute(
-        select(papers.c.pk, papers.c.id, papers.c.content_hash)
+        select(papers.c.pk, papers.c.id, papers.c.text_hash)
         .select_from(papers.outerjoin(embeddings, embeddings.c.paper_pk == papers.c.pk))
         .where(papers.c.id.in_(list(ids)), _stale_condition(model))
     ).all()
-    take = [(r.pk, r.content_hash, wanted[r.id]) for r in rows if hashes[wanted[r.id]] == r.content_hash]
+    take = [(r.pk, r.text_hash, wanted[r.id]) for r in rows if hashes[wanted[r.id]] == r.text_hash]
     if not take:
         return 0
     matrix = np.asarray(vectors, dtype=np.float32)[[i for _, _, i in take]]

@@ -19,6 +19,7 @@ from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(prefix="/api", tags=["papers"])
 _JSON = "application/json"
+_SORTS = {"publishedAt": "new", "trending": "trending", "stars": "stars", "starGrowth": "star-growth"}
 
 
 def _dump(value: object) -> bytes:
@@ -26,7 +27,7 @@ def _dump(value: object) -> bytes:
 
 
 def render_daily(
-    site: Site, period: tuple[str, str] | None, sort: str, p: int, limit: int, submitter: str | None
+    site: Site, period: tuple[str, str] | None, sort: str, p: int, limit: int, only: feed.Filter
 ) -> tuple[bytes, str, int]:
     span: Period | None = None
     if period:
@@ -36,7 +37,7 @@ def render_daily(
             raise HTTPException(422, str(exc)) from exc
     params = TrendingParams.from_settings(site.settings)
     with read_tx(site.engine) as conn:
-        entries = order.ordered(conn, params, span, sort=sort, limit=limit, offset=p * limit, submitter=submitter)
+        entries = order.ordered(conn, params, span, sort=sort, limit=limit, offset=p * limit, only=only)
     return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
 
 
@@ -47,22 +48,25 @@ async def daily_papers(
     week: Annotated[str | None, Query(description="ISO week, YYYY-Www")] = None,
     month: Annotated[str | None, Query(description="YYYY-MM")] = None,
     submitter: Annotated[str | None, Query(max_length=96)] = None,
-    sort: Literal["publishedAt", "trending"] = "trending",
+    has_code: Annotated[bool, Query(alias="hasCode", description="only papers with a code link")] = False,
+    sort: Literal["publishedAt", "trending", "stars", "starGrowth"] = "trending",
     p: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     """Featured papers, like `huggingface_hub.HfApi.list_daily_papers`.
 
     `sort=trending` ranks by upvotes within a day and by the trending score (docs/ranking.md) across
-    days; `sort=publishedAt` puts the newest papers first. With no period, recent days come first.
+    days; `sort=publishedAt` puts the newest papers first; `sort=stars` the most starred GitHub
+    repositories, `sort=starGrowth` the most stars gained over the last 7 days (docs/github.md). With no
+    period, recent days come first. `hasCode=true` keeps only papers with a code link.
     """
     given = [(k, v) for k, v in (("day", date), ("week", week), ("month", month)) if v is not None]
     if len(given) > 1:
         raise HTTPException(422, "give at most one of date, week and month")
-    order = "new" if sort == "publishedAt" else "trending"
+    how = _SORTS[sort]
+    only = feed.Filter(submitter=submitter, has_code=has_code)
     return await cached(
-        request,
-        lambda: render_daily(site_of(request), given[0] if given else None, order, p, limit, submitter),
+        request, lambda: render_daily(site_of(request), given[0] if given else None, how, p, limit, only)
     )
 
 

@@ -55,6 +55,10 @@ def paper(e: Entry) -> dict[str, Any]:
     for key in ("ai_summary", "ai_keywords", "githubStars", "mediaUrls"):
         if key in e.extra:
             out[key] = e.extra[key]
+    if e.stars is not None:  # our own count from GitHub (docs/github.md), fresher than an imported one
+        out["githubStars"] = e.stars
+        out["githubStarsGrowth"] = e.stars_growth
+        out["githubPushedAt"] = _ts(e.code_pushed_at)
     org = e.extra.get("organization")
     if isinstance(org, dict):
         out["organization"] = {

@@ -20,8 +20,9 @@ from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
 
-SortParam = Annotated[str, Query(pattern="^(trending|new)$")]
+SortParam = Annotated[str, Query(pattern="^(trending|new|stars|star-growth)$")]
 PageParam = Annotated[int, Query(ge=0, le=10_000)]
+CodeParam = Annotated[bool, Query(description="only papers with a code link")]
 
 
 def personal(conn, ctx: dict[str, Any], pks: list[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -31,7 +32,7 @@ def personal(conn, ctx: dict[str, Any], pks: list[int]) -> dict[str, Any]:  # ty
 
 
 def render_feed(
-    site: Site, period: Period | None, sort: str, page: int, ctx: dict[str, Any] | None = None
+    site: Site, period: Period | None, sort: str, page: int, ctx: dict[str, Any] | None = None, code: bool = False
 ) -> tuple[bytes, str, int]:
     size = site.settings.feed_page_size
     with read_tx(site.engine) as conn:
@@ -42,8 +43,9 @@ def render_feed(
             entries, total, prev, nxt = [], 0, None, None
         else:
             params = TrendingParams.from_settings(site.settings)
-            entries = order.ordered(conn, params, period, sort=sort, limit=size, offset=page * size)
-            total = feed.count_featured(conn, period.start, period.end)
+            only = feed.Filter(has_code=code)
+            entries = order.ordered(conn, params, period, sort=sort, limit=size, offset=page * size, only=only)
+            total = feed.count_featured(conn, period.start, period.end, only)
             prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
         ctx = personal(conn, ctx or {}, [e.pk for e in entries])
     tabs = {kind: period.containing(kind) for kind in ("day", "week", "month")} if period else {}
@@ -52,6 +54,7 @@ def render_feed(
         period=period,
         entries=entries,
         sort=sort,
+        code=code,
         page=page,
         pages=max(1, math.ceil(total / size)),
         total=total,
@@ -72,27 +75,33 @@ def _period(kind: str, value: str) -> Period:
 
 
 @router.get("/")
-async def index(request: Request, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+async def index(request: Request, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False) -> Response:
     site = site_of(request)
-    return await serve_page(request, lambda ctx: render_feed(site, None, sort, p, ctx))
+    return await serve_page(request, lambda ctx: render_feed(site, None, sort, p, ctx, code))
 
 
 @router.get("/date/{day}")
-async def by_day(request: Request, day: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+async def by_day(
+    request: Request, day: str, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False
+) -> Response:
     period = _period("day", day)
-    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx))
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code))
 
 
 @router.get("/week/{week}")
-async def by_week(request: Request, week: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+async def by_week(
+    request: Request, week: str, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False
+) -> Response:
     period = _period("week", week)
-    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx))
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code))
 
 
 @router.get("/month/{month}")
-async def by_month(request: Request, month: str, sort: SortParam = "trending", p: PageParam = 0) -> Response:
+async def by_month(
+    request: Request, month: str, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False
+) -> Response:
     period = _period("month", month)
-    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx))
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code))
 
 
 def render_paper(

@@ -47,6 +47,20 @@ def short_date(value: dt.date | dt.datetime | None) -> str:
     return value.strftime("%b %-d, %Y") if value else ""
 
 
+def compact(count: int | None) -> str:
+    """A count as a card shows it: 950, 1.2k, 12k, 1.3M."""
+    if count is None:
+        return ""
+    if count < 1000:
+        return str(count)
+    for size, unit in ((1_000_000, "M"), (1000, "k")):
+        if count >= size:
+            value = count / size
+            text = f"{value:.1f}" if value < 10 else f"{value:.0f}"
+            return text.removesuffix(".0") + unit
+    return str(count)  # unreachable
+
+
 def author_names(authors: list[dict[str, Any]], limit: int = 6) -> str:
     names = [a["name"] for a in authors]
     if len(names) > limit:
@@ -89,7 +103,7 @@ class Site:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        env.filters.update(snippet=snippet, short_date=short_date, author_names=author_names)
+        env.filters.update(snippet=snippet, short_date=short_date, author_names=author_names, compact=compact)
         env.globals.update(abs_url=abs_url, pdf_url=pdf_url, version=__version__, base_url=settings.base_url)
         limits = RateLimits(settings.redis_url or "memory://")
         cache = PageCache(engine, ttl=settings.page_cache_ttl)
