@@ -52,6 +52,11 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.bench_votes
 	$(BIN)/python -m bench.bench_digest
 	$(BIN)/python -m bench.bench_jobs --guarantees
+	# Curation against arxiv-sanity-lite's method: needs the curation data set (docs/curation.md).
+	@if [ -d "$${CURATION_DATA:-../shared/data/curation}" ]; then \
+		$(BIN)/python -m bench.bench_curation "$${CURATION_DATA:-../shared/data/curation}" && \
+		$(BIN)/python -m bench.bench_curation "$${CURATION_DATA:-../shared/data/curation}" --two-years; \
+	else echo "bench_curation: no curation data set (set CURATION_DATA); skipped"; fi
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache

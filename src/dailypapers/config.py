@@ -137,6 +137,12 @@ class Settings:
         env="AUTO_FEATURE",
         help="e.g. `cs.CL`: feature newly announced papers of these categories on their announcement day",
     )
+    auto_feature_top: int = setting(
+        0,
+        env="AUTO_FEATURE_TOP",
+        help="e.g. `30`: of those, feature only the day's best few for this community, learned from its picks "
+        "(docs/curation.md); 0: all of them",
+    )
     page_cache_ttl: float = setting(
         0.5, env="PAGE_CACHE_TTL", help="seconds a web process may serve cached pages after another process's write"
     )
@@ -190,6 +196,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.jobs not in ("embedded", "off"):
             raise ValueError(f"{PREFIX}JOBS: {self.jobs!r} is not 'embedded' or 'off'")
+        if self.auto_feature_top < 0:
+            raise ValueError(f"{PREFIX}AUTO_FEATURE_TOP: {self.auto_feature_top} is negative (0 features them all)")
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'dailypapers.db'}")
         if not self.base_url:
@@ -199,6 +207,12 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def featured_on_arrival(self) -> tuple[str, ...]:
+        """The categories whose new papers are featured as they are stored: all of AUTO_FEATURE's, unless
+        AUTO_FEATURE_TOP leaves the choice to the curation model (which picks after the harvest)."""
+        return () if self.auto_feature_top else self.auto_feature
 
     @property
     def is_sqlite(self) -> bool:

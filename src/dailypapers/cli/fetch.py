@@ -102,10 +102,19 @@ def fetch_rss(
     """Fetch today's announcements of the categories (featuring those in DAILYPAPERS_AUTO_FEATURE)."""
     from dailypapers.ingest.harvest import harvest_rss
 
-    _run(
-        f"arXiv listing: {' '.join(categories)}",
-        lambda engine, settings: harvest_rss(engine, settings, list(categories)),
-    )
+    def harvest(engine, settings):  # type: ignore[no-untyped-def]
+        report = harvest_rss(engine, settings, list(categories))
+        if settings.auto_feature_top and report.announced:
+            from dailypapers.curation.auto import NoHistory, pick_day
+
+            try:
+                picked = pick_day(engine, settings, report.announced)
+                console.print(f"{picked.picked} picked for this community of {picked.candidates} new papers")
+            except NoHistory as exc:
+                console.print(f"[yellow]nothing picked:[/yellow] {escape(str(exc))}", highlight=False)
+        return report
+
+    _run(f"arXiv listing: {' '.join(categories)}", harvest)
 
 
 @fetch_app.command("hf")

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from dailypapers.cli.common import console, load_settings, print_report, store
+from dailypapers.cli.curate import curate_app
 from dailypapers.cli.digest import digest_app
 from dailypapers.cli.embed import embed
 from dailypapers.cli.fetch import fetch_app
@@ -30,6 +31,7 @@ app.add_typer(fetch_app, name="fetch")
 app.add_typer(users_app, name="user")
 app.add_typer(digest_app, name="digest")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(curate_app, name="curate")
 app.command()(embed)
 app.command()(worker)
 
@@ -80,7 +82,7 @@ def import_(
                     path,
                     fmt=fmt,
                     progress=lambda n, task=task: progress.advance(task, n),
-                    auto_feature_categories=settings.auto_feature,
+                    auto_feature_categories=settings.featured_on_arrival,
                     batch_size=batch_size,
                 )
             except SourceError as exc:

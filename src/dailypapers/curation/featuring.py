@@ -17,6 +17,7 @@ from dailypapers.ingest.lookup import ArxivRejected, ArxivUnreachable, find_or_f
 from dailypapers.problems import BadRequest, Forbidden, NotFound, Unavailable
 from dailypapers.sources.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from dailypapers.store import accounts, feed, listings
+from dailypapers.store import curation as curation_store
 from dailypapers.store.accounts import Account
 from dailypapers.store.convert import utc_today
 from dailypapers.store.db import write_tx
@@ -106,12 +107,37 @@ def feature(engine: Engine, curator: Account, paper_id: str, day: dt.date) -> bo
 
 
 def unfeature(engine: Engine, curator: Account, paper_id: str, day: dt.date) -> None:
-    """Take the paper (with its listing's upvotes) off `day`'s feed."""
+    """Take the paper (with its listing's upvotes) off `day`'s feed. The curation model's pick stays off:
+    it is skipped for that day (a later pick of the day passes it over)."""
     _curator(curator)
     with write_tx(engine) as conn:
-        if not listings.unfeature(conn, _paper_pk(conn, paper_id), day):
+        pk = _paper_pk(conn, paper_id)
+        found = listings.listing_of(conn, pk, day)
+        if found is None or not listings.unfeature(conn, pk, day):
             raise NotFound(f"Paper {paper_id} is not featured on {day.isoformat()}.")
+        if found.source == listings.MODEL_SOURCE:
+            curation_store.skip(conn, pk, day, curator.pk)
         _log(conn, curator, "unfeature", paper_id, day)
+
+
+def skip(engine: Engine, curator: Account, paper_id: str, day: dt.date) -> None:
+    """Not for this community: the paper is not auto-picked for `day`, and the model's pick is taken off."""
+    _curator(curator)
+    with write_tx(engine) as conn:
+        pk = _paper_pk(conn, paper_id)
+        found = listings.listing_of(conn, pk, day)
+        if found is not None and found.source == listings.MODEL_SOURCE:
+            listings.unfeature(conn, pk, day)
+        if curation_store.skip(conn, pk, day, curator.pk):
+            _log(conn, curator, "skip", paper_id, day)
+
+
+def unskip(engine: Engine, curator: Account, paper_id: str, day: dt.date) -> None:
+    """Take a skip back (the next pick of the day may choose the paper again)."""
+    _curator(curator)
+    with write_tx(engine) as conn:
+        if curation_store.unskip(conn, _paper_pk(conn, paper_id), day):
+            _log(conn, curator, "unskip", paper_id, day)
 
 
 def set_pinned(engine: Engine, curator: Account, paper_id: str, day: dt.date, pinned: bool) -> None:

@@ -9,6 +9,7 @@ harvest finishes, its state is marked done and the next run of the same harvest 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ class HarvestReport(ImportReport):
     resumed_from: str | None = None
     total_results: int | None = None
     indexed: int = 0
+    announced: dt.date | None = None  # the announcement day of an RSS listing
 
 
 def harvest_key(kind: str, **parts: object) -> str:
@@ -247,7 +249,8 @@ def harvest_rss(
     """Harvest today's listing of `categories` from the RSS feed (one request).
 
     Newly announced papers of the categories in `settings.auto_feature` are featured on their
-    announcement day. The harvest state records the announced day (cursor) and is marked done.
+    announcement day (unless `settings.auto_feature_top` leaves the choice to `curation.auto.pick_day`).
+    The harvest state records the announced day (cursor) and is marked done.
     """
     url = rss_url(settings, categories)
     key = harvest_key("rss", cats="+".join(categories))
@@ -256,8 +259,9 @@ def harvest_rss(
         first_request = http.requests
         try:
             page = _fetch(http, url, {}, parse_rss)
-            _write_page(engine, page.records, page.errors, report, auto_feature=settings.auto_feature)
+            _write_page(engine, page.records, page.errors, report, auto_feature=settings.featured_on_arrival)
             _save(engine, key, page.announced.isoformat() if page.announced else "", done=True)
+            report.announced = page.announced
         finally:
             _finish(engine, report, http, first_request)
     return report

@@ -6,10 +6,11 @@ resumes where the last committed batch ended and the end state equals one clean 
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from dailypapers.ingest.batches import ImportReport, Prepared, auto_feature, prepared, write_batch
 from dailypapers.ingest.bulk import import_lines
@@ -42,9 +43,25 @@ def ingest_items(
         write_batch(engine, batch, report)
 
 
-def sniff(path: Path) -> Format:
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
     with path.open("rb") as fp:
-        return detect_format(fp.read(8192), where=str(path))
+        return fp.read(2) == GZIP_MAGIC
+
+
+def _open(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed when it is gzip (as archives of API answers often are)."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # type: ignore[return-value]
+
+
+def sniff(path: Path) -> Format:
+    try:
+        with _open(path) as fp:
+            return detect_format(fp.read(8192), where=str(path))
+    except (OSError, EOFError) as exc:  # a damaged gzip file
+        raise SourceError(f"cannot read the file ({exc})", where=str(path)) from exc
 
 
 def import_file(
@@ -65,13 +82,21 @@ def import_file(
     where = str(path)
     size = os.path.getsize(path)
     if form.document_parser is not None:
-        with path.open("rb") as fp:
-            items = list(form.document_parser(fp, where))
+        try:
+            with _open(path) as fp:
+                items = list(form.document_parser(fp, where))
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"cannot read the file ({exc})", where=where) from exc
         ingest_items(engine, items, report, auto_feature_categories=auto_feature_categories, batch_size=batch_size)
         if progress:
             progress(size)
         return report
 
+    if is_gzip(path):
+        raise SourceError(
+            f"a compressed {form.name} file: decompress it first (gunzip), so that an interrupted import can resume",
+            where=where,
+        )
     import_lines(
         engine,
         path,

@@ -87,11 +87,35 @@ def harvest_rss(ctx: Context, progress: Progress, timestamp: int | None = None) 
             progress.note(f"{day}: done already")
             return
     report = harvest(ctx.engine, settings, list(settings.fetch_categories))
+    note = f"{day}: {report.new} new, {report.featured} featured"
+    if settings.auto_feature_top and report.announced:
+        from dailypapers.curation.auto import NoHistory, pick_day
+
+        try:
+            picked = pick_day(ctx.engine, settings, report.announced)
+            note += f", {picked.picked} picked for this community of {picked.candidates}"
+        except NoHistory as exc:  # the harvest stands; nothing to pick with yet
+            note += f", none picked: {exc}"
     with write_tx(ctx.engine) as conn:
         bookkeeping.mark_period_done(conn, "harvest-rss", day)
     ctx.changed()
+    progress(report.new + report.updated + report.unchanged, note=note)
+
+
+def curate_train(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Once a day: fit the curation model again on the store's history, so it keeps learning."""
+    from dailypapers.curation.auto import NoHistory, train_model
+
+    try:
+        report = train_model(ctx.engine, ctx.settings, today=_when(timestamp).date())
+    except NoHistory as exc:
+        progress.note(str(exc))
+        return
     progress(
-        report.new + report.updated + report.unchanged, note=f"{day}: {report.new} new, {report.featured} featured"
+        report.papers,
+        report.papers,
+        note=f"{report.days} days ({report.first_day}..{report.last_day}), {report.positives} picked, "
+        f"{report.picks} picks in the history; {report.seconds:.1f} s",
     )
 
 
@@ -175,7 +199,7 @@ def import_file(ctx: Context, progress: Progress, path: str, fmt: str | None = N
     file = Path(path)
     progress(0, file.stat().st_size if file.is_file() else None, f"importing {file.name}")
     report = run_import(
-        ctx.engine, file, fmt=fmt, progress=progress.advance, auto_feature_categories=ctx.settings.auto_feature
+        ctx.engine, file, fmt=fmt, progress=progress.advance, auto_feature_categories=ctx.settings.featured_on_arrival
     )
     search_index.index_pending(ctx.engine)
     ctx.changed()
@@ -262,6 +286,15 @@ JOBS = (
         enabled=lambda s: s.sync_hf,
         retries=3,
         lock="hf-sync",
+    ),
+    Job(
+        "curate-train",
+        "the curation model, fitted again on the store's history (DAILYPAPERS_AUTO_FEATURE_TOP)",
+        curate_train,
+        cron="40 1 * * *",
+        enabled=lambda s: s.auto_feature_top > 0,
+        retries=1,
+        lock="curate-train",
     ),
     Job(
         "github-stars",

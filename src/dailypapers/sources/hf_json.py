@@ -7,6 +7,7 @@ and the code and project links the community attached.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -124,7 +125,22 @@ def parse(data: bytes, *, where: str, day: dt.date | None = None) -> tuple[list[
     return records, errors
 
 
+_DATED_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
+
+
+def day_of_file(where: str) -> dt.date | None:
+    """The date a file is named by (`2024-05-27.json`, as answers of `/api/daily_papers?date=D` are
+    archived), or None."""
+    found = _DATED_NAME.search(where.replace("\\", "/").rsplit("/", 1)[-1])
+    try:
+        return dt.date.fromisoformat(found.group(1)) if found else None
+    except ValueError:
+        return None
+
+
 def iter_file(fp: IO[bytes], where: str) -> Iterator[PaperRecord | SourceError]:
-    records, errors = parse(fp.read(), where=where)
+    """A file's records. Items of the older answers, which do not say when they were featured, are featured
+    on the date the file is named by, if it is."""
+    records, errors = parse(fp.read(), where=where, day=day_of_file(where))
     yield from records
     yield from errors

@@ -39,6 +39,7 @@ class Entry:
     votes: int = 0  # this site's members' votes
     pinned: bool = False
     listing_source: str = ""
+    reason: str = ""  # why the curation model picked it, when it did
     submitter: Submitter | None = None
     num_comments: int = 0
     withdrawn: bool = False
@@ -53,6 +54,7 @@ class Featured:
     upvotes: int
     source: str
     submitter: Submitter | None
+    reason: str = ""
 
 
 @dataclass(slots=True)
@@ -74,7 +76,7 @@ _PAPER_COLS = (
     "p.code_urls, p.project_urls, p.extra, p.latest_version, p.votes, p.num_comments, p.withdrawn, "
     "p.stars, p.stars_growth, p.code_pushed_at"
 )
-_LISTING_COLS = "l.day, l.upvotes, l.pinned, l.source AS listing_source, u.name, u.fullname, u.avatar_url"
+_LISTING_COLS = "l.day, l.upvotes, l.pinned, l.source AS listing_source, l.reason, u.name, u.fullname, u.avatar_url"
 _ORDER = {
     "trending": "l.pinned DESC, l.upvotes + p.votes DESC, l.pk ASC",
     "new": "p.published DESC, l.pk ASC",
@@ -107,7 +109,8 @@ def _entry(m: Any) -> Entry:
         hf_upvotes=(m["upvotes"] or 0) if has_listing else 0,
         votes=m["votes"],
         pinned=bool(m["pinned"]) if has_listing else False,
-        listing_source=m["listing_source"] if has_listing else "",
+        listing_source=(m["listing_source"] or "") if has_listing else "",
+        reason=(m["reason"] or "") if has_listing else "",
         submitter=Submitter(name, m["fullname"] or "", m["avatar_url"] or "") if name else None,
         num_comments=m["num_comments"],
         withdrawn=bool(m["withdrawn"]),
@@ -247,6 +250,7 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
             r.upvotes,
             r.listing_source,
             Submitter(r.name, r.fullname or "", r.avatar_url or "") if r.name else None,
+            r.reason or "",
         )
         for r in conn.execute(
             text(
@@ -261,7 +265,7 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
         best = max(featured, key=lambda f: f.upvotes)
         entry.day, entry.upvotes, entry.submitter = featured[-1].day, best.upvotes + m["votes"], featured[-1].submitter
         entry.hf_upvotes = best.upvotes
-        entry.listing_source = featured[-1].source
+        entry.listing_source, entry.reason = featured[-1].source, featured[-1].reason
     return PaperDetail(
         entry=entry,
         versions=from_json(m["versions"]),

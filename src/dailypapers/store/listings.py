@@ -19,6 +19,8 @@ listings = DailyListing.__table__
 users = User.__table__
 USER_SOURCE = "user"
 CURATOR_SOURCE = "curator"
+AUTO_PREFIX = "auto:"  # featured by a rule, not by a person: every new paper of a category, or the model's pick
+MODEL_SOURCE = "auto:model"  # picked by the curation model for this community (with its reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,11 @@ def listings_of(conn: Connection, paper_pk: int, *, day: dt.date | None = None) 
     ]
 
 
-def feature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, source: str = USER_SOURCE) -> bool:
-    """Feature a paper on `day`, submitted by `user_pk`; False (and no change) when it already is.
+def feature(
+    conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, source: str = USER_SOURCE, reason: str = ""
+) -> bool:
+    """Feature a paper on `day`, submitted by `user_pk` (with why, for a model's pick); False (and no
+    change) when it already is.
 
     Safe against a concurrent feature of the same paper and day: the unique (paper, day) key
     decides, and the loser gets False.
@@ -68,6 +73,7 @@ def feature(conn: Connection, paper_pk: int, day: dt.date, user_pk: int | None, 
         "upvotes": 0,
         "pinned": False,
         "created_at": utc_now(),
+        "reason": reason,
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(listings).values(**values).on_conflict_do_nothing(index_elements=["paper_pk", "day"])

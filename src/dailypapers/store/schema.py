@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -74,7 +75,7 @@ class Paper(Base):
     stars_growth: Mapped[int | None] = mapped_column(Integer)  # stars gained over the last 7 days
     code_pushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_papers_published", "published"),)
+    __table_args__ = (Index("ix_papers_published", "published"), Index("ix_papers_announced", "announced"))
 
 
 class User(Base):
@@ -108,6 +109,7 @@ class DailyListing(Base):
     upvotes: Mapped[int] = mapped_column(Integer, default=0)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")  # why the curation model picked it (auto picks)
 
     __table_args__ = (
         UniqueConstraint("paper_pk", "day", name="uq_listing_paper_day"),
@@ -376,3 +378,31 @@ class CodeRepoStars(Base):
     stars: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_code_repo_stars_day", "day"),)
+
+
+class CurationModelRow(Base):
+    """A curation model trained from the store's history (`curation.auto`), newest in use."""
+
+    __tablename__ = "curation_models"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    trained_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    first_day: Mapped[dt.date] = mapped_column(Date)
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
+    papers: Mapped[int] = mapped_column(Integer)
+    positives: Mapped[int] = mapped_column(Integer)
+    picks: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class CurationSkip(Base):
+    """A curator's "not for this community" on a paper of an announcement day: never auto-picked for it."""
+
+    __tablename__ = "curation_skips"
+
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    user_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
