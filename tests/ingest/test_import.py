@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import gzip
 import os
 import re
 import signal
@@ -490,6 +491,32 @@ def test_a_missing_file_is_an_error_naming_it(engine: Engine, tmp_path: Path) ->
     with pytest.raises(SourceError, match="no such file"):
         import_file(engine, tmp_path)  # a directory
     assert count(engine) == 0
+
+
+def test_gzipped_files_import_and_dated_old_hf_answers_get_their_day(engine: Engine, tmp_path: Path) -> None:
+    """Archives of API answers are often gzipped; an older HF answer (no `submittedOnDailyAt`) named by its
+    date is featured on that date. A damaged gzip, and a gzipped line file (which could not resume), are
+    refused by name and write nothing."""
+    old = recording("hf_daily_papers", "curation_archive/2024-05-27.json.gz")
+    undated = tmp_path / "daily.json.gz"
+    undated.write_bytes(old.read_bytes())
+    report = import_file(engine, undated)  # no day in the answers nor in the name: stored, not featured
+    assert (report.new, report.featured, report.rejected) == (13, 0, 0)
+    report = import_file(engine, old)
+    assert (report.new, report.featured, report.rejected) == (0, 13, 0)
+    with engine.connect() as conn:
+        days = {r[0] for r in conn.execute(text("SELECT DISTINCT day FROM daily_listings"))}
+    assert {str(d) for d in days} == {"2024-05-27"}
+    broken = tmp_path / "2024-05-28.json.gz"
+    broken.write_bytes(old.read_bytes()[:200])
+    with pytest.raises(SourceError, match=re.escape(f"{broken}: cannot read the file")):
+        import_file(engine, broken)
+    lines = tmp_path / "snapshot.jsonl.gz"
+    with gzip.open(lines, "wb") as fp:
+        fp.write(recording("kaggle_arxiv_snapshot", "head200_wanng-ide_arxivSpider_mnbvc.jsonl").read_bytes())
+    with pytest.raises(SourceError, match="decompress it first"):
+        import_file(engine, lines)
+    assert count(engine) == 13
 
 
 # ---------------------------------------------------------------------------------------------
