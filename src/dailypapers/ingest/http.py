@@ -10,6 +10,10 @@ to back off when told to (`429`/`503` with `Retry-After`). `PoliteClient` does a
   gave (seconds or an HTTP date, capped at `MAX_RETRY_AFTER`);
 - after `settings.max_retries` retries, `FetchError` naming the URL and the last status or error.
 
+Optionally (the media cache, `ingest.media`): redirects left to the caller (`follow_redirects=False`, so
+that it checks every hop), a wait longer than `max_wait` not slept but raised (`FetchError.retry_after`),
+and a body read only up to `max_bytes` (`TooLarge` past it, whatever the Content-Length said).
+
 Clock and sleep are injectable so tests never wait for real three-second intervals.
 """
 
@@ -39,13 +43,20 @@ Sleep = Callable[[float], None]
 class FetchError(Exception):
     """A request that failed for good: a non-retryable status, or retries used up."""
 
-    def __init__(self, url: str, reason: str, *, status: int | None = None, attempts: int = 1) -> None:
+    def __init__(
+        self, url: str, reason: str, *, status: int | None = None, attempts: int = 1, retry_after: float | None = None
+    ) -> None:
         self.url = url
         self.reason = reason
         self.status = status
         self.attempts = attempts
+        self.retry_after = retry_after  # the wait the server asked for, when it was longer than the client's max_wait
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         super().__init__(f"GET {url} failed{tries}: {reason}")
+
+
+class TooLarge(FetchError):
+    """A body longer than the `max_bytes` the caller accepts (said by Content-Length, or found reading it)."""
 
 
 class RateLimiter:
@@ -109,8 +120,11 @@ class PoliteClient:
         backoff_base: float | None = None,
         transport: httpx.BaseTransport | None = None,
         user_agent: str = USER_AGENT,
+        follow_redirects: bool = True,
+        max_wait: float | None = None,
     ) -> None:
         self.max_retries = max(0, settings.max_retries)
+        self.max_wait = max_wait  # a longer wait before a retry (a server's Retry-After) raises FetchError instead
         self.sleep = sleep
         self.wallclock = wallclock
         self.limiter = limiter or RateLimiter(settings.request_interval, clock=clock, sleep=sleep)
@@ -120,7 +134,7 @@ class PoliteClient:
         self._http = httpx.Client(
             headers={"User-Agent": user_agent},
             timeout=httpx.Timeout(settings.request_timeout),
-            follow_redirects=True,
+            follow_redirects=follow_redirects,
             transport=transport,
         )
 
@@ -145,12 +159,14 @@ class PoliteClient:
         *,
         ok: Collection[int] = (200,),
         headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> httpx.Response:
         """GET `url` (with extra `headers`, e.g. If-None-Match), politely, retrying transient failures;
         returns a response whose status is in `ok`.
 
         Raises FetchError for any other status (at once for a non-retryable one, after
-        `max_retries` retries for a retryable one) and for transport errors that persist.
+        `max_retries` retries for a retryable one) and for transport errors that persist. With
+        `max_bytes`, the body is read up to that many bytes (decoded) and TooLarge raised past them.
         """
         request = self._http.build_request("GET", url, params=params, headers=headers)
         shown = str(request.url)
@@ -161,7 +177,10 @@ class PoliteClient:
                 self.requests += 1
             retry_after: float | None = None
             try:
-                response = self._http.send(request)
+                if max_bytes is None:
+                    response = self._http.send(request)
+                else:
+                    response = self._send_limited(request, shown, max_bytes, ok, attempt + 1)
             except httpx.UnsupportedProtocol as exc:
                 raise FetchError(shown, _describe(exc), attempts=attempt + 1) from exc
             except httpx.TransportError as exc:
@@ -176,5 +195,33 @@ class PoliteClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self.wallclock)
             attempt += 1
             if attempt > self.max_retries:
-                raise FetchError(shown, reason, status=status, attempts=attempt) from cause
-            self.sleep(self.backoff(attempt) if retry_after is None else retry_after)
+                raise FetchError(shown, reason, status=status, attempts=attempt, retry_after=retry_after) from cause
+            wait = self.backoff(attempt) if retry_after is None else retry_after
+            if self.max_wait is not None and wait > self.max_wait:
+                raise FetchError(
+                    shown, f"{reason}; asked to wait {wait:.0f} s", status=status, attempts=attempt, retry_after=wait
+                ) from cause
+            self.sleep(wait)
+
+    def _send_limited(
+        self, request: httpx.Request, shown: str, max_bytes: int, ok: Collection[int], attempt: int
+    ) -> httpx.Response:
+        """Send `request` and read at most `max_bytes` of its body (of a status in `ok`; others are read
+        whole, they are short); transport errors while reading propagate as from `send`."""
+        response = self._http.send(request, stream=True)
+        try:
+            if response.status_code not in ok:
+                response.read()
+                return response
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise TooLarge(shown, f"{declared} bytes, more than {max_bytes}", status=200, attempts=attempt)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise TooLarge(shown, f"more than {max_bytes} bytes", status=200, attempts=attempt)
+            response._content = bytes(body)  # as httpx's own read() keeps it: `content` works as usual
+            return response
+        finally:
+            response.close()
