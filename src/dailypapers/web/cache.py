@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dailypapers.store.db import data_version, read_tx
+from dailypapers.web import transport
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -27,6 +28,7 @@ class Cached:
     media_type: str
     etag: str
     status: int = 200
+    gzipped: bytes | None = None  # the body gzipped once, for clients that accept it (web/transport.py)
 
 
 class PageCache:
@@ -64,7 +66,8 @@ class PageCache:
 
     def store(self, key: str, version: int, body: bytes, media_type: str, status: int = 200) -> Cached:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        item = Cached(body, media_type, etag, status)
+        packed = transport.gzipped(body) if transport.compressible(media_type, len(body)) else None
+        item = Cached(body, media_type, etag, status, packed)
         with self._lock:
             self._entries[key] = (version, time.monotonic(), item)
             self._entries.move_to_end(key)
