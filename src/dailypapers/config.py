@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -121,6 +122,28 @@ class Settings:
         env="SYNC_GITHUB",
         help="`1`: the `github-stars` job keeps the stars of papers' GitHub repositories (docs/github.md)",
     )
+    cache_media: str = setting(
+        "auto",
+        env="CACHE_MEDIA",
+        help="`1`: the `media-cache` job fetches papers' thumbnails and submitters' avatars once, and pages serve "
+        "them from this site (docs/media.md); `0`: never, pages show none; `auto`: as `DAILYPAPERS_SYNC_HF`",
+    )
+    media_hosts: tuple[str, ...] = setting(
+        ("cdn-thumbnails.huggingface.co", "cdn-avatars.huggingface.co", "huggingface.co"),
+        env="MEDIA_HOSTS",
+        help="the only hosts thumbnails and avatars are fetched from (redirects included)",
+        shown="Hugging Face's: `cdn-thumbnails.huggingface.co,cdn-avatars.huggingface.co,huggingface.co`",
+    )
+    media_private_networks: tuple[str, ...] = setting(
+        (),
+        env="MEDIA_PRIVATE_NETWORKS",
+        help="e.g. `10.0.0.0/8`: private or loopback networks media may come from (a local mirror); by default "
+        "none: a media host's name that resolves to such an address is refused",
+    )
+    media_max_bytes: int = setting(
+        2 * 1024 * 1024, env="MEDIA_MAX_BYTES", help="the largest image cached (larger ones are not shown)"
+    )
+    media_per_second: float = setting(2.0, env="MEDIA_PER_SECOND", help="requests a second to one media host, at most")
     request_interval: float = setting(
         3.0, env="REQUEST_INTERVAL", help="seconds between requests to arXiv (arXiv asks for at least 3)"
     )
@@ -198,6 +221,13 @@ class Settings:
             raise ValueError(f"{PREFIX}JOBS: {self.jobs!r} is not 'embedded' or 'off'")
         if self.auto_feature_top < 0:
             raise ValueError(f"{PREFIX}AUTO_FEATURE_TOP: {self.auto_feature_top} is negative (0 features them all)")
+        if self.cache_media.lower() not in ("auto", *_TRUE, *_FALSE):
+            raise ValueError(f"{PREFIX}CACHE_MEDIA: {self.cache_media!r} is not 'auto', '1' or '0'")
+        for network in self.media_private_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{PREFIX}MEDIA_PRIVATE_NETWORKS: {network!r} is not a network") from None
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'dailypapers.db'}")
         if not self.base_url:
@@ -213,6 +243,12 @@ class Settings:
         """The categories whose new papers are featured as they are stored: all of AUTO_FEATURE's, unless
         AUTO_FEATURE_TOP leaves the choice to the curation model (which picks after the harvest)."""
         return () if self.auto_feature_top else self.auto_feature
+
+    @property
+    def caches_media(self) -> bool:
+        """Whether thumbnails and avatars are cached and shown (CACHE_MEDIA, `auto`: when syncing Hugging Face)."""
+        value = self.cache_media.lower()
+        return self.sync_hf if value == "auto" else value in _TRUE
 
     @property
     def is_sqlite(self) -> bool:

@@ -243,13 +243,13 @@ def test_lookups_share_one_rate_limit_and_fetch_a_paper_once(engine: Engine, tmp
     with ReplayServer() as arxiv:
         serve_id(arxiv, "1605.08386", recorded("id_1605.08386"))
         serve_id(arxiv, "astro-ph/0601001", recorded("id_astro-ph_0601001"))
-        settings = Settings(data_dir=tmp_path, arxiv_api_url=f"{arxiv.url}{API}", request_interval=0.3)
+        settings = Settings(data_dir=tmp_path, arxiv_api_url=f"{arxiv.url}{API}", request_interval=0.5)
         with ThreadPoolExecutor(4) as pool:  # four people submit the same new paper at once
             found = list(pool.map(lambda _: find_or_fetch(engine, settings, "1605.08386v1"), range(4)))
         assert found == ["1605.08386"] * 4
         assert find_or_fetch(engine, settings, "https://arxiv.org/abs/astro-ph/0601001") == "astro-ph/0601001"
         first, second = arxiv.requests(API)  # one request per paper, each lookup with a client of its own
-        assert second.at - first.at >= 0.29
+        assert second.at - first.at >= 0.4  # spaced by the limiter (arrival times jitter under load)
 
 
 def test_lookup_with_arxiv_down_raises_a_clear_error(engine: Engine, tmp_path: Path) -> None:

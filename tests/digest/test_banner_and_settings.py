@@ -27,7 +27,8 @@ def test_every_page_has_the_banner_form(engine: Engine, tmp_path: Path) -> None:
     with serve_app(engine, tmp_path) as base:
         for path in ("/", f"/date/{DAY}", "/papers/2601.00001", "/trending", "/signin"):
             page = html.fromstring(httpx.get(base + path).text)
-            [form] = page.cssselect("aside.subscribe-banner form")
+            [form] = page.cssselect("aside.subscribe-banner form.banner-form")
+            assert page.cssselect("aside.subscribe-banner form[action='/banner/hide']"), path
             assert form.get("action") == "/subscribe" and form.get("method") == "post", path
             assert page.cssselect("aside.subscribe-banner input[type=email][name=email][required]"), path
             assert {o.get("value") for o in form.cssselect("select[name=frequency] option")} == {"daily", "weekly"}

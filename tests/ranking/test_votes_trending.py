@@ -295,10 +295,11 @@ def test_trending_page_lists_the_last_seven_days(engine: Engine, tmp_path: Path)
             recent = feed.listings_between(conn, today - dt.timedelta(days=6), today)
         assert shown == [f"Paper {s.item.id}" for s in rank(recent, dt.datetime.now(dt.UTC), PARAMS)]
         doc = html.fromstring(r.text)
-        scores = [p.text_content() for p in doc.cssselect("p.score")]
-        assert len(scores) == 3 and all("score" in s and "h + 2)" in s for s in scores)
+        ranks = doc.cssselect("article.card .rank[title]")
+        assert [s.text for s in ranks] == ["#1", "#2", "#3"]
+        assert all(s.get("title").startswith("score ") and "h + 2)^1.5" in s.get("title") for s in ranks)
         assert doc.cssselect("a[href='#how-ranking-works']") and doc.cssselect("#how-ranking-works")
-        assert "docs/ranking.md" in r.text and "DAILYPAPERS_TRENDING_GRAVITY" in r.text
+        assert "DAILYPAPERS_" not in r.text  # settings are for operators, in docs/ranking.md
         # Anonymous visitors share a cached page; a vote makes it fresh.
         assert httpx.get(f"{base}/trending", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
         client, token = browser(base, session, "/trending")
@@ -314,6 +315,17 @@ def test_trending_page_lists_the_last_seven_days(engine: Engine, tmp_path: Path)
             everything = rank(feed.listings_between(conn, None, None), dt.datetime.now(dt.UTC), PARAMS)
         assert [i["paper"]["id"] for i in api] == [s.item.id for s in everything]
         assert len(api) == 5
+
+
+def test_a_quiet_week_shows_the_latest_trending_days_and_says_so(engine: Engine, tmp_path: Path) -> None:
+    old = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
+    add_papers(engine, ("2699.00001", old, 5), ("2699.00002", old - dt.timedelta(days=2), 50))
+    add_papers(engine, ("2699.00003", old - dt.timedelta(days=30), 99))  # outside that week
+    with serve_app(engine, tmp_path, rate_limits=False) as base:
+        r = httpx.get(f"{base}/trending")
+        assert sorted(titles(r)) == ["Paper 2699.00001", "Paper 2699.00002"]
+        tagline = html.fromstring(r.text).cssselect(".hero .tagline")[0].text_content()
+        assert tagline.startswith("Nothing was featured in the last 7 days") and old.strftime("%b") in tagline
 
 
 def test_hugging_face_upvotes_are_kept_apart_from_ours(engine: Engine, tmp_path: Path) -> None:

@@ -62,3 +62,25 @@ def test_no_embeddings_means_no_model_load(engine: Engine, tmp_path: Path, monke
     searcher.warm()
     found = searcher.search("retrieval", "hybrid")
     assert len(found.hits) == 1 and found.semantic_unavailable == service.NOTHING_EMBEDDED
+
+
+def test_bare_records_come_after_fuller_ones_unless_they_are_the_best_match(engine: Engine, tmp_path: Path) -> None:
+    """A title-and-abstract-only record (like the seed list's) moves BARE_SINK places down, unless it is the
+    best keyword match."""
+    from dailypapers.sources.record import Author
+
+    def paper(i: int, title: str, bare: bool) -> PaperRecord:
+        more = (
+            {} if bare else {"authors": [Author("Ada Lovelace")], "published": dt.datetime(2026, 1, 2, tzinfo=dt.UTC)}
+        )
+        return PaperRecord(id=f"2601.{i:05d}", source="test", title=title, abstract="About retrieval.", **more)
+
+    records = [paper(1, "Retrieval retrieval retrieval agents", True), paper(2, "Retrieval retrieval agents", True)]
+    records += [paper(i, f"Retrieval study {i}", False) for i in range(3, 4 + service.BARE_SINK)]
+    ingest_items(engine, records, ImportReport())
+    search_index.index_pending(engine)
+    settings = Settings(data_dir=tmp_path, embed_model=str(tmp_path / "no-such-model"), embed_background=False)
+    hits = Searcher(engine, settings).search("retrieval agents", "keyword", limit=40).hits
+    ids = [h.keyword_rank for h in hits]
+    assert ids[0] == 1  # the best match stays first, bare or not
+    assert ids.index(2) == 1 + service.BARE_SINK  # the other bare one comes after a page of fuller papers

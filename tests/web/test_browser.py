@@ -70,6 +70,6 @@ def test_pages_work_without_javascript(browser: Browser, demo_server: str) -> No
     pg.goto(demo_server + "/")
     pg.get_by_role("link", name="Weekly").click()
     expect(pg).to_have_url(re.compile(r"/week/2026-W31"))
-    pg.get_by_role("link", name="New").click()
+    pg.get_by_role("link", name="New", exact=True).click()
     expect(pg).to_have_url(re.compile(r"sort=new"))
     context.close()

@@ -99,7 +99,7 @@ def test_sign_up_submit_upvote_comment_reply_trending_sign_out(
     shot(page, artifacts, backend, "5-trending")
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
     shot(page, artifacts, backend, "6-signed-out")
     assert dialogs == []
 

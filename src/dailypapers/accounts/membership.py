@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -42,8 +43,11 @@ def _activation(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.ensure_secret_key(), salt="activate")
 
 
-async def sign_up(engine: Engine, settings: Settings, username: str, email: str, password: str) -> str:
-    """Create an inactive account and mail its activation link; returns the address written to.
+async def sign_up(
+    engine: Engine, settings: Settings, username: str, email: str, password: str, *, then: str = ""
+) -> str:
+    """Create an inactive account and mail its activation link; returns the address written to. `then`, a
+    path on the site, is where the link leads once it has activated the account (what the reader was doing).
 
     An address that already has an account gets a note saying so instead, and the caller answers the
     same either way, so sign-up cannot tell who is a member.
@@ -63,6 +67,8 @@ async def sign_up(engine: Engine, settings: Settings, username: str, email: str,
     base = settings.base_url
     if account is not None:
         link = f"{base}/activate?token={_activation(settings).dumps(account.pk)}"
+        if then and then != "/":
+            link += "&" + urlencode({"next": then})
         text = f"Welcome to Daily Papers, {username}!\n\nOpen this link to activate your account:\n{link}\n\n"
         text += "It works for 48 hours. If you did not sign up, ignore this message.\n"
         msg = mail.message(settings, email, "Activate your Daily Papers account", text)

@@ -1,4 +1,5 @@
-"""`dailypapers fetch arxiv|oai|rss|hf|github`: live harvests from arXiv and Hugging Face, GitHub stars."""
+"""`dailypapers fetch arxiv|oai|rss|hf|github|media`: live harvests from arXiv and Hugging Face, GitHub stars,
+thumbnails and avatars."""
 
 from __future__ import annotations
 
@@ -159,5 +160,39 @@ def fetch_github(
         "GitHub stars",
         lambda engine, settings: sync_stars(engine, settings, limit=limit),
         ("linked", "repos", "updated", "not_modified", "missing", "renamed", "papers"),
+        counts=(),
+    )
+
+
+@fetch_app.command("media")
+def fetch_media(
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="URLs to fetch at most")] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="give URLs that failed (given up included) a new try first")
+    ] = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="forget every cached thumbnail and avatar (rows and files), fetch nothing")
+    ] = False,
+) -> None:
+    """Papers' thumbnails and submitters' avatars not cached yet, fetched once into $DATA_DIR/media
+    (docs/media.md); what the `media-cache` job does."""
+    from dailypapers.ingest import media
+
+    if clear:
+        settings = load_settings()
+        with store(settings) as engine:
+            rows, files = media.clear(engine, settings)
+        console.print(f"Forgot {rows} URLs and removed {files} files from {media.media_dir(settings)}")
+        return
+
+    def run(engine, settings):  # type: ignore[no-untyped-def]
+        if retry_failed:
+            media.retry_failed(engine)
+        return media.cache_media(engine, settings, limit=limit)
+
+    _run(
+        "Thumbnails and avatars",
+        run,
+        ("added", "fetched", "cached", "stored", "failed", "given_up", "too_big", "not_image", "postponed"),
         counts=(),
     )

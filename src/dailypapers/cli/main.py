@@ -18,6 +18,7 @@ from rich.progress import (
 
 from dailypapers.cli.common import console, load_settings, print_report, store
 from dailypapers.cli.curate import curate_app
+from dailypapers.cli.describe import describe, describe_loaded
 from dailypapers.cli.digest import digest_app
 from dailypapers.cli.embed import embed
 from dailypapers.cli.fetch import fetch_app
@@ -33,6 +34,7 @@ app.add_typer(digest_app, name="digest")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(curate_app, name="curate")
 app.command()(embed)
+app.command()(describe)
 app.command()(worker)
 
 
@@ -137,12 +139,16 @@ def demo(
     """Load the bundled demo data (real records of the fixtures and the seed page's papers)."""
     from dailypapers.ingest.demo import load_demo
 
-    with store(load_settings()) as engine:
+    settings = load_settings()
+    with store(settings) as engine:
         report = load_demo(engine, only_if_empty=if_empty)
+        # Cards' TL;DRs and keywords at once (offline; later papers get theirs from the `describe` job).
+        described = describe_loaded(engine, settings) if report is not None else ""
     if report is None:
         console.print("Database already has papers; demo data not loaded.")
     else:
         print_report("Demo data", report)
+        console.print(described, highlight=False)
 
 
 @app.command()

@@ -153,6 +153,56 @@ def github_stars(ctx: Context, progress: Progress, timestamp: int | None = None)
     progress.note(f"{note}; {report.note}" if report.note else note)
 
 
+def media_cache(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Papers' thumbnails and submitters' avatars not cached yet (or due again after a failure), fetched once
+    into the data directory, up to JOB_BATCH a run; pages then show them from this site (docs/media.md)."""
+    from dailypapers.ingest.media import JOB_BATCH, cache_media
+
+    report = cache_media(
+        ctx.engine,
+        ctx.settings,
+        limit=JOB_BATCH,
+        now=_when(timestamp) if timestamp else None,
+        started=lambda total: progress(0, total),
+        progress=progress.advance,
+    )
+    if report.cached:
+        ctx.changed()
+    progress.note(f"{report.added} new URLs; {report.note}")
+
+
+def describe(ctx: Context, progress: Progress, timestamp: int | None = None) -> None:
+    """Papers' card lines (TL;DR and keywords) missing or stale, newest papers first: Hugging Face's
+    `ai_summary`/`ai_keywords` where the paper has them, else computed offline with the embedding model
+    and the papers' stored embeddings (docs/summaries.md)."""
+    from dailypapers.search.describing import describe_pending
+    from dailypapers.search.embedder import EmbedderError, get_embedder
+
+    if ctx.embedder_problem:  # said once, by the embed job or a run of this one; no model appears by retrying
+        progress.note(f"skipped: {ctx.embedder_problem}")
+        return
+    try:
+        ctx.embedder = ctx.embedder or get_embedder(ctx.settings)
+    except EmbedderError as exc:
+        ctx.embedder_problem = str(exc)
+        raise
+
+    def chunk_done(count: int) -> None:
+        progress.advance(count)
+        ctx.changed()
+
+    try:
+        report = describe_pending(ctx.engine, ctx.embedder, progress=chunk_done)
+    except EmbedderError as exc:
+        ctx.embedder_problem = str(exc)
+        raise
+    progress.note(
+        f"described {report.described} papers ({report.offline} offline) in {report.seconds:.1f} s"
+        if report.described
+        else "every paper is described"
+    )
+
+
 class DigestIncomplete(Exception):
     """Some digests of a period could not be delivered yet (the mail server failed); the job is retried."""
 
@@ -304,6 +354,21 @@ JOBS = (
         enabled=lambda s: s.sync_github,
         retries=3,
         lock="github-stars",
+    ),
+    Job(
+        "media-cache",
+        "papers' thumbnails and submitters' avatars, fetched once and served from this site (DAILYPAPERS_CACHE_MEDIA)",
+        media_cache,
+        cron="*/10 * * * *",
+        enabled=lambda s: s.caches_media,
+        lock="media-cache",
+    ),
+    Job(
+        "describe",
+        "papers' TL;DR and keywords for cards: Hugging Face's, or computed offline (docs/summaries.md)",
+        describe,
+        cron="* * * * *",
+        lock="describe",
     ),
     Job(
         "send-digests",

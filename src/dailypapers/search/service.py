@@ -36,6 +36,10 @@ MIN_SIMILARITY = 0.3
 NOTHING_EMBEDDED = "no papers have been embedded yet"
 
 
+BARE_SINK = 20  # places a bare record moves down, a page of results (Searcher._bare_later)
+CLOSE = 0.75  # a cosine similarity this high is what the reader asked for
+
+
 @dataclass(frozen=True)
 class Hit:
     """One result: the paper, its fused score, and where each method ranked it (1-based)."""
@@ -154,11 +158,26 @@ class Searcher:
             ranked = rrf([keyword_pks, [pk for pk, _ in semantic_hits]])
         kw_rank = {pk: rank for rank, pk in enumerate(keyword_pks, 1)}
         sem = {pk: (rank, sim) for rank, (pk, sim) in enumerate(semantic_hits, 1)}
+        best = {pk for pk, rank in kw_rank.items() if rank == 1} | {pk for pk, (_, sim) in sem.items() if sim >= CLOSE}
+        ranked = self._bare_later(ranked, keep=best)
         results.hits = [
             Hit(pk, score, kw_rank.get(pk), sem[pk][0] if pk in sem else None, sem[pk][1] if pk in sem else None)
             for pk, score in ranked[offset:wanted]
         ]
         return results
+
+    def _bare_later(self, ranked: list[tuple[int, float]], keep: set[int]) -> list[tuple[int, float]]:
+        """`ranked` with bare records (no authors, no date: `keyword.bare_among`) moved BARE_SINK places down,
+        unless in `keep` (the best keyword match, or a very close one by meaning: what the reader asked for).
+        A reader looks for papers they can cite and open; a title-only record comes after fuller ones."""
+        if not ranked:
+            return ranked
+        with read_tx(self.engine) as conn:
+            bare = keyword.bare_among(conn, [pk for pk, _ in ranked]) - keep
+        if not bare:
+            return ranked
+        order = sorted(range(len(ranked)), key=lambda i: i + BARE_SINK + 0.5 if ranked[i][0] in bare else i)
+        return [ranked[i] for i in order]
 
     def _semantic_hits(self, q: Query, depth: int) -> tuple[list[tuple[int, float]], str | None]:
         index = self.semantic()

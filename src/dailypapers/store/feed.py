@@ -68,7 +68,12 @@ class PaperDetail:
     updated: dt.datetime | None
     announced: dt.date | None
     withdrawn: bool
-    featured: list[Featured] = field(default_factory=list)
+    featured: list[Featured] = field(default_factory=list)  # oldest first
+
+    @property
+    def original(self) -> Featured | None:
+        """The first listing with a submitter (else the first listing): who brought the paper here, and when."""
+        return next((f for f in self.featured if f.submitter), self.featured[0] if self.featured else None)
 
 
 _PAPER_COLS = (
@@ -77,11 +82,17 @@ _PAPER_COLS = (
     "p.stars, p.stars_growth, p.code_pushed_at"
 )
 _LISTING_COLS = "l.day, l.upvotes, l.pinned, l.source AS listing_source, l.reason, u.name, u.fullname, u.avatar_url"
+# A paper shows one count on every listing (a paper featured again shows what it earned before): the
+# largest Hugging Face count among all its listings, plus this site's votes (as votes.upvotes_of). A
+# correlated subquery on the (paper_pk, day) key: one index probe per card, on SQLite and PostgreSQL.
+_HF_UPVOTES = "coalesce((SELECT max(b.upvotes) FROM daily_listings b WHERE b.paper_pk = l.paper_pk), 0)"
+_SHOWN = f"({_HF_UPVOTES} + p.votes)"
+_CARD_COLS = _LISTING_COLS.replace("l.upvotes", f"{_HF_UPVOTES} AS upvotes")
 _ORDER = {
-    "trending": "l.pinned DESC, l.upvotes + p.votes DESC, l.pk ASC",
+    "trending": f"l.pinned DESC, {_SHOWN} DESC, l.pk ASC",
     "new": "p.published DESC, l.pk ASC",
     # Papers without a known GitHub repository last (coalesce: the same on SQLite and PostgreSQL).
-    "stars": "coalesce(p.stars, -1) DESC, l.upvotes + p.votes DESC, l.pk ASC",
+    "stars": f"coalesce(p.stars, -1) DESC, {_SHOWN} DESC, l.pk ASC",
     "star-growth": "coalesce(p.stars_growth, -1) DESC, coalesce(p.stars, -1) DESC, l.pk ASC",
 }
 SORTS = tuple(_ORDER)
@@ -155,10 +166,13 @@ _FROM = "FROM daily_listings l JOIN papers p ON p.pk = l.paper_pk LEFT JOIN user
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    """Which listings a view shows: every one, or one submitter's, or only papers with a code link."""
+    """Which listings a view shows: every one, or one submitter's, or only papers with a code link, or
+    only papers in any of some arXiv categories (`cs.CL`; an archive, `cs`, stands for all its classes;
+    any case), as `sources.categories.filter_categories` checked them."""
 
     submitter: str | None = None
     has_code: bool = False
+    categories: tuple[str, ...] = ()
 
 
 EVERYTHING = Filter()
@@ -179,7 +193,25 @@ def _where(conn: Connection, start: dt.date | None, end: dt.date | None, only: F
         args["submitter"] = only.submitter
     if only.has_code:
         where.append(_HAS_CODE.get(conn.dialect.name, "json_array_length(p.code_urls) > 0"))
+    if only.categories:
+        where.append(_in_categories(conn, only.categories, args))
     return " AND ".join(where), args
+
+
+def _in_categories(conn: Connection, categories: tuple[str, ...], args: dict[str, Any]) -> str:
+    """The condition that a paper `p` is in any of `categories` (bound into `args`)."""
+    ors = []
+    for i, cat in enumerate(categories):
+        args[f"cat{i}"] = cat.lower()
+        ors.append(f"lower(c.value) = :cat{i}")
+        if "." not in cat:  # an archive: itself and its subject classes
+            args[f"catp{i}"] = cat.lower() + ".%"
+            ors.append(f"lower(c.value) LIKE :catp{i}")
+    if conn.dialect.name == "postgresql":
+        elements = "jsonb_array_elements_text(p.categories) c(value)"
+    else:
+        elements = "json_each(p.categories) c"
+    return f"EXISTS (SELECT 1 FROM {elements} WHERE {' OR '.join(ors)})"
 
 
 def featured_between(
@@ -200,7 +232,7 @@ def featured_between(
     order = _ORDER[sort] if sort in _ORDER else _ORDER["trending"]
     if not start and not end:
         order = "l.day DESC, " + order
-    sql = f"SELECT {_PAPER_COLS}, {_LISTING_COLS} {_FROM} WHERE {where} ORDER BY {order}"
+    sql = f"SELECT {_PAPER_COLS}, {_CARD_COLS} {_FROM} WHERE {where} ORDER BY {order}"
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
         args.update(limit=limit, offset=offset)
@@ -214,16 +246,14 @@ def listings_between(
     where, args = _where(conn, start, end, only)
     return [
         _entry(r._mapping)
-        for r in conn.execute(text(f"SELECT {_PAPER_COLS}, {_LISTING_COLS} {_FROM} WHERE {where}"), args)
+        for r in conn.execute(text(f"SELECT {_PAPER_COLS}, {_CARD_COLS} {_FROM} WHERE {where}"), args)
     ]
 
 
 def most_upvotes_before(conn: Connection, day: dt.date, only: Filter = EVERYTHING) -> int:
     """The most upvotes a card featured before `day` shows (0 when there is none)."""
     where, args = _where(conn, None, day - dt.timedelta(days=1), only)
-    return int(
-        conn.execute(text(f"SELECT max(coalesce(l.upvotes, 0) + p.votes) {_FROM} WHERE {where}"), args).scalar() or 0
-    )
+    return int(conn.execute(text(f"SELECT max{_SHOWN} {_FROM} WHERE {where}"), args).scalar() or 0)
 
 
 def count_featured(conn: Connection, start: dt.date | None, end: dt.date | None, only: Filter = EVERYTHING) -> int:
@@ -261,12 +291,7 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
         )
     ]
     entry = _entry(m)
-    if featured:
-        best = max(featured, key=lambda f: f.upvotes)
-        entry.day, entry.upvotes, entry.submitter = featured[-1].day, best.upvotes + m["votes"], featured[-1].submitter
-        entry.hf_upvotes = best.upvotes
-        entry.listing_source, entry.reason = featured[-1].source, featured[-1].reason
-    return PaperDetail(
+    detail = PaperDetail(
         entry=entry,
         versions=from_json(m["versions"]),
         doi=m["doi"],
@@ -278,6 +303,13 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
         withdrawn=bool(m["withdrawn"]),
         featured=featured,
     )
+    if detail.original:
+        # The count every card of it shows (_HF_UPVOTES), and who first submitted it, not who featured it again.
+        best = max(featured, key=lambda f: f.upvotes)
+        entry.day, entry.submitter = featured[-1].day, detail.original.submitter
+        entry.upvotes, entry.hf_upvotes = best.upvotes + m["votes"], best.upvotes
+        entry.listing_source, entry.reason = featured[-1].source, featured[-1].reason
+    return detail
 
 
 def entries_by_pk(conn: Connection, pks: list[int]) -> list[Entry]:
@@ -287,7 +319,7 @@ def entries_by_pk(conn: Connection, pks: list[int]) -> list[Entry]:
     params = {f"k{i}": pk for i, pk in enumerate(pks)}
     marks = ", ".join(f":k{i}" for i in range(len(pks)))
     sql = (
-        f"SELECT {_PAPER_COLS}, {_LISTING_COLS} FROM papers p "
+        f"SELECT {_PAPER_COLS}, {_CARD_COLS} FROM papers p "
         "LEFT JOIN daily_listings l ON l.pk = (SELECT max(l2.pk) FROM daily_listings l2 WHERE l2.paper_pk = p.pk) "
         f"LEFT JOIN users u ON u.pk = l.submitter_pk WHERE p.pk IN ({marks})"
     )

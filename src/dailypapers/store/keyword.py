@@ -304,3 +304,14 @@ def _sort_key(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value or "")
+
+
+def bare_among(conn: Connection, pks: Sequence[int]) -> set[int]:
+    """Those of `pks` whose record is bare: no authors and no publication date (a title and an abstract
+    only, like the seed list's papers). Search ranks them after fuller records of similar relevance."""
+    if not pks:
+        return set()
+    marks = ", ".join(f":k{i}" for i in range(len(pks)))
+    params = {f"k{i}": pk for i, pk in enumerate(pks)}
+    sql = f"SELECT pk FROM papers WHERE pk IN ({marks}) AND authors_text = '' AND published IS NULL"
+    return {int(r[0]) for r in conn.execute(text(sql), params)}

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from dailypapers.sources.record import Author, Listing, PaperRecord, Submitter, Version
+from dailypapers.store import paper_names
 from dailypapers.store.convert import as_date, aware, utc_now
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import DailyListing, Paper, User
@@ -45,6 +46,7 @@ COLUMNS = [
     "withdrawn",
 ]
 _JSON = frozenset({"authors", "versions", "categories", "code_urls", "project_urls", "extra"})
+_AUTHORS, _EXTRA = COLUMNS.index("authors"), COLUMNS.index("extra")  # what the name index reads
 _TIMES = frozenset({"published", "updated"})
 
 
@@ -179,6 +181,7 @@ def insert_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
     cols = ", ".join([*COLUMNS, *_HASHES])
     sql = f"INSERT INTO papers ({cols}) VALUES ({', '.join(_placeholders(dialect))})"
     conn.exec_driver_sql(sql, params)
+    paper_names.index_papers(conn, [(p[0], p[_AUTHORS], p[_EXTRA]) for p in params], replace=False)
     bump_data_version(conn)
 
 
@@ -191,6 +194,7 @@ def update_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
     sets = ", ".join(f"{c} = {m}" for c, m in zip([*COLUMNS, *_HASHES][1:], marks[1:], strict=True))
     sql = f"UPDATE papers SET {sets} WHERE id = {marks[0]}"
     conn.exec_driver_sql(sql, [(*p[1:], p[0]) for p in params])
+    paper_names.index_papers(conn, [(p[0], p[_AUTHORS], p[_EXTRA]) for p in params], replace=True)
     bump_data_version(conn)
 
 

@@ -118,6 +118,19 @@ class DailyListing(Base):
     )
 
 
+class PaperName(Base):
+    """Papers by the names on them, for the author and organization pages (store.paper_names keeps it at
+    ingest): `kind` "author" or "org", `key` the name as `sources.names` normalizes it."""
+
+    __tablename__ = "paper_names"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_paper_names_paper", "paper_pk"),)
+
+
 class ImportCheckpoint(Base):
     """How far an interrupted import of one file got; deleted when the import completes."""
 
@@ -406,3 +419,52 @@ class CurationSkip(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     user_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Media(Base):
+    """A thumbnail or an avatar, by the URL it comes from, and its copy under `$DATA_DIR/media/` (docs/media.md).
+
+    `status`: "new" (not fetched yet), "ok" (`file` holds it), "failed" (tried again at `next_try_at`, or given
+    up when that is NULL), "too_big", "not_image" (not asked again). `file` is named by the sha256 of its
+    bytes, so identical images share one file.
+    """
+
+    __tablename__ = "media"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    content_type: Mapped[str] = mapped_column(String(32), default="")
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    file: Mapped[str] = mapped_column(String(80), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    next_try_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_media_next_try", "next_try_at"),)
+
+
+class PaperDescription(Base):
+    """What a card says of a paper in one line: its TL;DR and keywords (docs/summaries.md).
+
+    `source`: "hf" (Hugging Face's `ai_summary` and `ai_keywords`), "offline" (both computed here),
+    "hf+offline" (one of each), "" (nothing to describe: no abstract). `text_hash` is the paper's at the
+    time, and `hf_fields` which of Hugging Face's fields its `extra` had then (1: ai_summary, 2:
+    ai_keywords): the row is stale when either differs from the paper's now.
+    """
+
+    __tablename__ = "paper_descriptions"
+
+    paper_pk: Mapped[int] = mapped_column(
+        ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    tldr: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    source: Mapped[str] = mapped_column(String(16), default="")
+    text_hash: Mapped[str] = mapped_column(String(32), default="")
+    hf_fields: Mapped[int] = mapped_column(Integer, default=0)
+    described_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

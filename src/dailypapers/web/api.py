@@ -11,6 +11,7 @@ from dailypapers.periods import BadPeriod, Period, parse
 from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.categories import filter_categories
 from dailypapers.sources.seed import LOCAL_PREFIX
 from dailypapers.store import feed
 from dailypapers.store.db import read_tx
@@ -49,6 +50,10 @@ async def daily_papers(
     month: Annotated[str | None, Query(description="YYYY-MM")] = None,
     submitter: Annotated[str | None, Query(max_length=96)] = None,
     has_code: Annotated[bool, Query(alias="hasCode", description="only papers with a code link")] = False,
+    cat: Annotated[
+        list[str] | None,
+        Query(description="arXiv categories, repeated or comma-separated (cs.CL; cs for all of cs.*): any of them"),
+    ] = None,
     sort: Literal["publishedAt", "trending", "stars", "starGrowth"] = "trending",
     p: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -58,13 +63,15 @@ async def daily_papers(
     `sort=trending` ranks by upvotes within a day and by the trending score (docs/ranking.md) across
     days; `sort=publishedAt` puts the newest papers first; `sort=stars` the most starred GitHub
     repositories, `sort=starGrowth` the most stars gained over the last 7 days (docs/github.md). With no
-    period, recent days come first. `hasCode=true` keeps only papers with a code link.
+    period, recent days come first. `hasCode=true` keeps only papers with a code link; `cat=cs.CL`
+    (repeated, `cat=cs.CL&cat=cs.LG`, or comma-separated) only papers in any of those arXiv categories
+    (an archive, `cat=cs`, stands for all its classes). Hugging Face's API has no such filter.
     """
     given = [(k, v) for k, v in (("day", date), ("week", week), ("month", month)) if v is not None]
     if len(given) > 1:
         raise HTTPException(422, "give at most one of date, week and month")
     how = _SORTS[sort]
-    only = feed.Filter(submitter=submitter, has_code=has_code)
+    only = feed.Filter(submitter=submitter, has_code=has_code, categories=filter_categories(cat or ()))
     return await cached(
         request, lambda: render_daily(site_of(request), given[0] if given else None, how, p, limit, only)
     )

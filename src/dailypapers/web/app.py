@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from dailypapers import __version__
 from dailypapers.config import Settings
@@ -20,20 +20,26 @@ from dailypapers.web import (
     account_pages,
     admin,
     api,
+    api_docs,
     atom,
+    banner,
+    browse,
     commenting,
     curation,
     curation_day,
     digest_preview,
     errors,
+    media,
     pages,
     profile_pages,
     search,
     submit,
     subscribe,
+    transport,
     trending,
     upvotes,
 )
+from dailypapers.web.assets import STATIC, SWAGGER_PREFIX, SWAGGER_UI, VersionedStatic
 from dailypapers.web.limits import BodyLimit
 from dailypapers.web.site import Site
 
@@ -41,7 +47,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
-STATIC = pages.__file__.rsplit("/", 1)[0] + "/static"
 MAX_BODY = 1 << 20
 
 # Every route of the site, in matching order. Starlette takes the first route that matches, and the
@@ -50,6 +55,9 @@ MAX_BODY = 1 << 20
 # catch-alls last. tests/web/test_routes.py checks that no route is shadowed by an earlier one.
 ROUTERS: tuple[APIRouter, ...] = (
     account_pages.router,
+    api_docs.router,
+    banner.router,
+    media.router,
     upvotes.router,
     submit.router,
     curation.router,
@@ -62,6 +70,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     subscribe.api_router,
     digest_preview.router,
     search.router,
+    browse.router,  # /orgs/{name}/feed.atom before atom's /{kind}/{value}/feed.atom
     api.router,  # /api/papers/{paper_id:path}
     atom.router,
     pages.router,  # /papers/{paper_id:path}
@@ -100,7 +109,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
         version=__version__,
         description="Trending research papers. The JSON API follows Hugging Face's papers API.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # our own /docs (web/api_docs.py): Swagger UI from this origin, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -122,8 +131,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     for router in ROUTERS:
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(SWAGGER_PREFIX, VersionedStatic(directory=SWAGGER_UI), name="swagger-ui")  # before /static
+    app.mount("/static", VersionedStatic(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    app.add_middleware(GZipMiddleware, minimum_size=transport.MIN_SIZE, compresslevel=transport.LEVEL)
+    app.add_middleware(transport.HeadAsGet)  # outermost: everything inside sees a GET (web/transport.py)
     return app
 
 

@@ -1,18 +1,23 @@
-"""Atom feeds of the feed pages (`/feed.atom`, `/date/…/feed.atom`, `/week/…`, `/month/…`)."""
+"""Atom feeds of the feed pages (`/feed.atom`, `/date/…/feed.atom`, `/week/…`, `/month/…`), each filtered
+by category as its page is (`?cat=cs.CL&cat=cs.LG`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from feedgen.feed import FeedGenerator
 
 from dailypapers.periods import BadPeriod, Period, parse, period_of
 from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import abs_url
+from dailypapers.sources.categories import filter_categories
+from dailypapers.sources.latex import plain_text
 from dailypapers.store import feed
 from dailypapers.store.db import read_tx
+from dailypapers.store.feed import Entry
 from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(include_in_schema=False)
@@ -23,51 +28,64 @@ def _at(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def render_atom(site: Site, period: Period | None) -> tuple[bytes, str, int]:
+CatParam = Annotated[list[str] | None, Query()]
+
+
+def render_atom(site: Site, period: Period | None, cats: tuple[str, ...] = ()) -> tuple[bytes, str, int]:
     base = site.settings.base_url
     with read_tx(site.engine) as conn:
         if period is None:
             latest = feed.latest_day(conn)
             period = period_of("day", latest) if latest else None
         params = TrendingParams.from_settings(site.settings)
-        entries = order.ordered(conn, params, period, limit=100) if period else []
+        only = feed.Filter(categories=cats)
+        entries = order.ordered(conn, params, period, limit=100, only=only) if period else []
     fg = FeedGenerator()
+    query = "?" + "&".join(f"cat={c}" for c in cats) if cats else ""  # checked names: nothing to escape
     page = f"{base}{period.path}" if period else f"{base}/"
-    fg.id(page)
-    fg.title(f"Daily Papers: {period.label}" if period else "Daily Papers")
+    fg.id(page + query)
+    title = f"Daily Papers: {period.label}" if period else "Daily Papers"
+    fg.title(f"{title} ({', '.join(cats)})" if cats else title)
     fg.subtitle("Trending research papers, by AK and the research community")
-    fg.link(href=page, rel="alternate")
-    fg.link(href=f"{page.rstrip('/')}/feed.atom" if period else f"{base}/feed.atom", rel="self")
+    fg.link(href=page + query, rel="alternate")
+    fg.link(href=(f"{page.rstrip('/')}/feed.atom" if period else f"{base}/feed.atom") + query, rel="self")
     fg.language("en")
     fg.updated(_at(period.end) if period else dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+    add_entries(fg, entries, base)
+    return fg.atom_str(pretty=True), ATOM, 200
+
+
+def add_entries(fg: FeedGenerator, entries: list[Entry], base: str) -> None:
+    """The papers of a feed, in order."""
     # feedgen prepends entries; add them in reverse so the feed reads best first.
     for e in reversed(entries):
         item = fg.add_entry()
         url = f"{base}/papers/{e.id}"
         item.id(url)
-        item.title(e.title)
+        item.title(plain_text(e.title))
         item.link(href=url, rel="alternate")
         if not e.local:
             item.link(href=abs_url(e.id), rel="related", title="arXiv")
         for a in e.authors[:20] or [{"name": "Unknown"}]:
-            item.author(name=a["name"])
-        item.summary(e.abstract or e.title)
+            item.author(name=plain_text(a["name"]))
+        item.summary(plain_text(e.abstract or e.title))
         when = _at(e.day) if e.day else e.published or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         item.updated(when)
         if e.published:
             item.published(e.published)
         for c in e.categories:
             item.category(term=c)
-    return fg.atom_str(pretty=True), ATOM, 200
 
 
 @router.get("/feed.atom")
-async def latest_atom(request: Request) -> Response:
-    return await cached(request, lambda: render_atom(site_of(request), None))
+async def latest_atom(request: Request, cat: CatParam = None) -> Response:
+    cats = filter_categories(cat or ())
+    return await cached(request, lambda: render_atom(site_of(request), None, cats))
 
 
 @router.get("/{kind}/{value}/feed.atom")
-async def period_atom(request: Request, kind: str, value: str) -> Response:
+async def period_atom(request: Request, kind: str, value: str, cat: CatParam = None) -> Response:
+    cats = filter_categories(cat or ())
     kinds = {"date": "day", "week": "week", "month": "month"}
     if kind not in kinds:
         raise HTTPException(404, "Not found")
@@ -75,4 +93,4 @@ async def period_atom(request: Request, kind: str, value: str) -> Response:
         period = parse(kinds[kind], value)
     except BadPeriod as exc:
         raise HTTPException(404, str(exc)) from exc
-    return await cached(request, lambda: render_atom(site_of(request), period))
+    return await cached(request, lambda: render_atom(site_of(request), period, cats))

@@ -13,6 +13,7 @@ from dailypapers.accounts import csrf, membership
 from dailypapers.store import accounts
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx
+from dailypapers.web import banner, flash
 from dailypapers.web.site import HTML_HEADERS, cached, site_of
 
 SESSION_COOKIE = "dp_session"
@@ -84,6 +85,7 @@ def finish(request: Request, response: Response) -> Response:
             secure=site_of(request).settings.secure_cookies,
             max_age=60 * 60 * 24 * 365,
         )
+    flash.clear(request, response)
     return response
 
 
@@ -146,8 +148,13 @@ def end_session(request: Request, response: Response) -> None:
 
 
 def page_context(request: Request) -> dict[str, Any]:
-    """What every uncached page template gets: the viewer and a CSRF token for its forms."""
-    return {"viewer": viewer(request), "csrf_token": csrf_token(request)}
+    """What every uncached page template gets: the viewer and a CSRF token for its forms (and a one-time
+    notice for the viewer, web/flash.py)."""
+    account = viewer(request)
+    ctx: dict[str, Any] = {"viewer": account, "csrf_token": csrf_token(request), "hide_banner": banner.hidden(request)}
+    if account is not None:
+        ctx["flash"] = flash.message(request, account.name)
+    return ctx
 
 
 Render = Callable[[dict[str, Any]], tuple[bytes, str, int]]
@@ -162,13 +169,15 @@ async def serve_page(request: Request, render: Render) -> Response:
             headers = dict(HTML_HEADERS) if media_type.startswith("text/html") else {}
             headers["Cache-Control"] = "private, no-store"
             return finish(request, Response(body, status_code=status, media_type=media_type, headers=headers))
+    if banner.hidden(request):
+        return await cached(request, lambda: render({"hide_banner": True}), variant=banner.variant(request))
     return await cached(request, lambda: render({}))
 
 
 def render_personal(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """An uncacheable page (forms, settings) with the viewer and CSRF token in its context."""
     site = site_of(request)
-    body = site.render(template, **page_context(request), **context)
+    body = site.render(template, **{**page_context(request), **context})
     headers = dict(HTML_HEADERS)
     headers["Cache-Control"] = "private, no-store"
     return finish(request, Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers))

@@ -90,6 +90,8 @@ def daily_item(e: Entry, base_url: str) -> dict[str, Any]:
 def paper_info(d: PaperDetail) -> dict[str, Any]:
     """`/api/papers/{id}`: the paper object, with comment count and our extra metadata."""
     out = paper(d.entry)
+    if d.original:  # when and by whom it was first submitted, as on Hugging Face (not its latest day)
+        out["submittedOnDailyAt"] = _ts(d.original.day)
     out["numComments"] = d.entry.num_comments
     out["arxivUrl"] = None if d.entry.local else f"https://arxiv.org/abs/{d.entry.id}"
     out["categories"] = d.entry.categories

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -12,9 +13,11 @@ from dailypapers.periods import BadPeriod, Period, neighbours, parse, period_of
 from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from dailypapers.store import feed, votes
+from dailypapers.sources.categories import filter_categories
+from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
+from dailypapers.web.cards import card_context
 from dailypapers.web.export import paper_markdown
 from dailypapers.web.site import Site, site_of
 
@@ -23,16 +26,29 @@ router = APIRouter(include_in_schema=False)
 SortParam = Annotated[str, Query(pattern="^(trending|new|stars|star-growth)$")]
 PageParam = Annotated[int, Query(ge=0, le=10_000)]
 CodeParam = Annotated[bool, Query(description="only papers with a code link")]
+CatParam = Annotated[
+    list[str] | None, Query(description="arXiv categories (cs.CL; an archive, cs, for all its classes): any of them")
+]
 
 
-def personal(conn, ctx: dict[str, Any], pks: list[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The viewer's context plus which of these papers they upvoted."""
-    viewer = ctx.get("viewer")
-    return {**ctx, "voted": votes.voted_among(conn, viewer.pk, pks) if viewer else set()}
+def categories(cat: list[str] | None) -> tuple[str, ...]:
+    """The `cat` parameters of a request, checked (a bad one answers 400 on pages, 422 in the API)."""
+    return filter_categories(cat or ())
+
+
+def cat_query(cats: tuple[str, ...]) -> str:
+    """`&cat=cs.CL&cat=cs.LG`: what links on a filtered page carry ("" when unfiltered)."""
+    return "".join(f"&cat={quote(c)}" for c in cats)
 
 
 def render_feed(
-    site: Site, period: Period | None, sort: str, page: int, ctx: dict[str, Any] | None = None, code: bool = False
+    site: Site,
+    period: Period | None,
+    sort: str,
+    page: int,
+    ctx: dict[str, Any] | None = None,
+    code: bool = False,
+    cats: tuple[str, ...] = (),
 ) -> tuple[bytes, str, int]:
     size = site.settings.feed_page_size
     with read_tx(site.engine) as conn:
@@ -43,11 +59,11 @@ def render_feed(
             entries, total, prev, nxt = [], 0, None, None
         else:
             params = TrendingParams.from_settings(site.settings)
-            only = feed.Filter(has_code=code)
+            only = feed.Filter(has_code=code, categories=cats)
             entries = order.ordered(conn, params, period, sort=sort, limit=size, offset=page * size, only=only)
             total = feed.count_featured(conn, period.start, period.end, only)
             prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
-        ctx = personal(conn, ctx or {}, [e.pk for e in entries])
+        ctx = card_context(conn, site.settings, ctx or {}, entries)
     tabs = {kind: period.containing(kind) for kind in ("day", "week", "month")} if period else {}
     body = site.render(
         "feed.html",
@@ -55,6 +71,8 @@ def render_feed(
         entries=entries,
         sort=sort,
         code=code,
+        cats=cats,
+        cat_q=cat_query(cats),
         page=page,
         pages=max(1, math.ceil(total / size)),
         total=total,
@@ -75,33 +93,50 @@ def _period(kind: str, value: str) -> Period:
 
 
 @router.get("/")
-async def index(request: Request, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False) -> Response:
-    site = site_of(request)
-    return await serve_page(request, lambda ctx: render_feed(site, None, sort, p, ctx, code))
+async def index(
+    request: Request, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False, cat: CatParam = None
+) -> Response:
+    site, cats = site_of(request), categories(cat)
+    return await serve_page(request, lambda ctx: render_feed(site, None, sort, p, ctx, code, cats))
 
 
 @router.get("/date/{day}")
 async def by_day(
-    request: Request, day: str, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False
+    request: Request,
+    day: str,
+    sort: SortParam = "trending",
+    p: PageParam = 0,
+    code: CodeParam = False,
+    cat: CatParam = None,
 ) -> Response:
-    period = _period("day", day)
-    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code))
+    period, cats = _period("day", day), categories(cat)
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code, cats))
 
 
 @router.get("/week/{week}")
 async def by_week(
-    request: Request, week: str, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False
+    request: Request,
+    week: str,
+    sort: SortParam = "trending",
+    p: PageParam = 0,
+    code: CodeParam = False,
+    cat: CatParam = None,
 ) -> Response:
-    period = _period("week", week)
-    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code))
+    period, cats = _period("week", week), categories(cat)
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code, cats))
 
 
 @router.get("/month/{month}")
 async def by_month(
-    request: Request, month: str, sort: SortParam = "trending", p: PageParam = 0, code: CodeParam = False
+    request: Request,
+    month: str,
+    sort: SortParam = "trending",
+    p: PageParam = 0,
+    code: CodeParam = False,
+    cat: CatParam = None,
 ) -> Response:
-    period = _period("month", month)
-    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code))
+    period, cats = _period("month", month), categories(cat)
+    return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code, cats))
 
 
 def render_paper(
@@ -113,7 +148,7 @@ def render_paper(
             raise HTTPException(404, f"No paper {paper_id!r} here.")
         if markdown:
             return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
-        ctx = personal(conn, ctx or {}, [detail.entry.pk])
+        ctx = card_context(conn, site.settings, ctx or {}, [detail.entry])
         extra = {name: fn(site, conn, detail, ctx) for name, fn in site.paper_sections.items()}
     body = site.render("paper.html", d=detail, e=detail.entry, **extra, **ctx)
     return body, "text/html; charset=utf-8", 200

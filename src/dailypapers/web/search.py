@@ -15,7 +15,7 @@ from dailypapers.store.feed import Entry, PaperDetail
 from dailypapers.web import hf_shapes
 from dailypapers.web.api import check_paper_id
 from dailypapers.web.auth import serve_page
-from dailypapers.web.pages import personal
+from dailypapers.web.cards import card_context
 from dailypapers.web.site import Site, cached, site_of
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def render_results_page(site: Site, q: str, mode: str, page: int, ctx: dict[str,
     results.hits = results.hits[:PAGE_SIZE]
     with read_tx(site.engine) as conn:
         entries = _entries(conn, results)
-        ctx = personal(conn, ctx, [e.pk for e in entries])
+        ctx = card_context(conn, site.settings, ctx, entries)
     marks = highlights(results.query, {e.pk: (e.title, e.abstract) for e in entries})
     body = site.render(
         "search.html",

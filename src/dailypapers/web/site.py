@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import jinja2
 from fastapi import Request, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from dailypapers import __version__
@@ -17,7 +19,11 @@ from dailypapers.accounts.ratelimit import RateLimits
 from dailypapers.config import Settings
 from dailypapers.search.service import Searcher
 from dailypapers.sources.arxiv_ids import abs_url, pdf_url
+from dailypapers.sources.names import tex_to_unicode
+from dailypapers.web import transport
+from dailypapers.web.assets import static_url, swagger_url
 from dailypapers.web.cache import Cached, PageCache
+from dailypapers.web.mathtext import FILTERS as MATH_FILTERS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -62,10 +68,25 @@ def compact(count: int | None) -> str:
 
 
 def author_names(authors: list[dict[str, Any]], limit: int = 6) -> str:
-    names = [a["name"] for a in authors]
+    names = [tex_to_unicode(a["name"]) for a in authors]
     if len(names) > limit:
         return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
     return ", ".join(names)
+
+
+def author_slug(name: str) -> str:
+    """An author's name as their /authors/ path segment."""
+    return quote(tex_to_unicode(name), safe="")
+
+
+def author_links(authors: list[dict[str, Any]], limit: int = 6) -> Markup:
+    """Authors' names (TeX accents decoded) linked to their /authors/ pages; "and N more" past `limit`."""
+    links = []
+    for a in authors[:limit]:
+        name = tex_to_unicode(a["name"])
+        links.append(Markup('<a href="/authors/{}">{}</a>').format(author_slug(name), name))
+    more = Markup(f" and {len(authors) - limit} more") if len(authors) > limit else Markup("")
+    return Markup(", ").join(links) + more
 
 
 # What a paper page shows besides the paper: name -> fn(site, conn, detail, ctx) -> value for its template.
@@ -103,8 +124,18 @@ class Site:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        env.filters.update(snippet=snippet, short_date=short_date, author_names=author_names, compact=compact)
+        env.filters.update(
+            snippet=snippet,
+            short_date=short_date,
+            author_names=author_names,
+            author_links=author_links,
+            author_slug=author_slug,
+            author_name=tex_to_unicode,
+            compact=compact,
+        )
+        env.filters.update(MATH_FILTERS)  # math_title, math_abstract, math_snippet, math_marked, plain_text
         env.globals.update(abs_url=abs_url, pdf_url=pdf_url, version=__version__, base_url=settings.base_url)
+        env.globals.update(static_url=static_url, swagger_url=swagger_url)  # versioned links (web/assets.py)
         limits = RateLimits(settings.redis_url or "memory://")
         cache = PageCache(engine, ttl=settings.page_cache_ttl)
         return cls(settings, engine, cache, env, limits, Searcher(engine, settings))
@@ -118,20 +149,34 @@ def site_of(request: Request) -> Site:
 
 
 def respond(request: Request, item: Cached, extra_headers: dict[str, str] | None = None) -> Response:
-    headers = {"ETag": item.etag, "Cache-Control": "no-cache"}
+    """A cached item as a response: gzipped when the client accepts it (the ETag then weak, as the bytes
+    differ), or 304 when the client's copy is current (compared weakly: either encoding's ETag matches)."""
+    body, etag, headers = item.body, item.etag, {"Cache-Control": "no-cache"}
+    if item.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
+        if transport.accepts_gzip(request.headers.get("accept-encoding", "")):
+            body, etag = item.gzipped, "W/" + item.etag
+            headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = etag
     if item.media_type.startswith("text/html"):
         headers.update(HTML_HEADERS)
     if extra_headers:
         headers.update(extra_headers)
-    if item.status == 200 and request.headers.get("if-none-match") == item.etag:
-        return Response(status_code=304, headers={"ETag": item.etag})
-    return Response(item.body, status_code=item.status, media_type=item.media_type, headers=headers)
+    if item.status == 200 and item.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers={k: v for k, v in headers.items() if k in ("ETag", "Vary")})
+    return Response(body, status_code=item.status, media_type=item.media_type, headers=headers)
 
 
-async def cached(request: Request, render: Callable[[], tuple[bytes, str, int]]) -> Response:
-    """Serve from the page cache, rendering in a worker thread on a miss."""
+def _etags(if_none_match: str) -> list[str]:
+    """The entity tags an If-None-Match header lists, weak ones as strong (its comparison is weak)."""
+    return [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+
+
+async def cached(request: Request, render: Callable[[], tuple[bytes, str, int]], variant: str = "") -> Response:
+    """Serve from the page cache, rendering in a worker thread on a miss (`variant`: another copy of the same
+    URL, e.g. without the subscribe banner)."""
     cache = site_of(request).cache
-    key = request.url.path + "?" + request.url.query
+    key = request.url.path + "?" + request.url.query + ("#" + variant if variant else "")
     hit = cache.lookup(key)
     if hit is None:
         hit = await run_in_threadpool(cache.get_or_render, key, render)

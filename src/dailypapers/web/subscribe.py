@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from dailypapers.digest import links, subscribing
 from dailypapers.digest.prefs import InvalidRequest, check
 from dailypapers.store.subscribers import Subscriber
+from dailypapers.web import banner
 from dailypapers.web.account_pages import render_settings
 from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user
 from dailypapers.web.site import site_of
@@ -64,7 +65,8 @@ async def subscribe(
         return render_personal(request, "subscribe.html", status=400, form=form, error=str(exc), done=False)
     site = site_of(request)
     await subscribing.request(site.engine, site.settings, prefs)
-    return render_personal(request, "subscribe.html", form={}, error=None, done=True, message=PENDING)
+    done = render_personal(request, "subscribe.html", form={}, error=None, done=True, message=PENDING, hide_banner=True)
+    return banner.hide(done, site.settings.secure_cookies)
 
 
 @api_router.post("/api/subscriptions", status_code=202, tags=["subscriptions"])
@@ -87,7 +89,8 @@ async def subscribe_api(request: Request) -> Response:
 def confirm(request: Request, token: str = "") -> Response:
     site = site_of(request)
     sub = subscribing.confirm(site.engine, site.settings, token)
-    return _manage_page(request, sub, "Confirmed: your digest starts with the next period.")
+    page = _manage_page(request, sub, "Confirmed: your digest starts with the next period.")
+    return banner.hide(page, site.settings.secure_cookies)
 
 
 def _manage_page(

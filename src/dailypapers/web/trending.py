@@ -13,7 +13,7 @@ from dailypapers.ranking.score import TrendingParams, window_start
 from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
-from dailypapers.web.pages import personal
+from dailypapers.web.cards import card_context
 from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
@@ -30,11 +30,19 @@ def render_trending(
     params = TrendingParams.from_settings(settings)
     size = settings.feed_page_size
     start, end = window_start(now, settings.trending_days), now.date()
+    fallback = False
     with read_tx(site.engine) as conn:
-        ranked = order.trending_between(conn, start, end, now, params, limit=size, offset=page * size)
         total = feed.count_featured(conn, start, end)
         latest = feed.latest_day(conn)
-        ctx = personal(conn, ctx or {}, [s.item.pk for s in ranked])
+        if total == 0 and latest is not None and latest < start:
+            # Nothing featured lately (a quiet instance, or a fresh demo): the days up to the latest featured
+            # one, ranked as at its end, and the page says so.
+            fallback = True
+            now = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), dt.UTC)
+            start, end = window_start(now, settings.trending_days), latest
+            total = feed.count_featured(conn, start, end)
+        ranked = order.trending_between(conn, start, end, now, params, limit=size, offset=page * size)
+        ctx = card_context(conn, site.settings, ctx or {}, [s.item for s in ranked])
     body = site.render(
         "trending.html",
         ranked=ranked,
@@ -44,6 +52,7 @@ def render_trending(
         end=end,
         now=now,
         latest=latest,
+        fallback=fallback,
         page=page,
         pages=max(1, math.ceil(total / size)),
         total=total,
