@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, cast, delete, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from dailypapers.store.convert import as_date, aware, str_list
+from dailypapers.store.convert import as_date, aware, chunks, str_list, upsert_insert
 from dailypapers.store.schema import CodeRepo, CodeRepoStars, DailyListing, Paper, PaperCodeRepo
 
 repos = CodeRepo.__table__
@@ -65,21 +64,6 @@ class RepoState:
     next_check_at: dt.datetime
 
 
-def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _insert(conn: Connection) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-
-
 # ---------------------------------------------------------------------------------------------
 # Which papers link to which repositories
 
@@ -103,7 +87,7 @@ def papers_linking_github(
 
 def _repo_pks(conn: Connection, names: Collection[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for batch in _chunks(names):
+    for batch in chunks(names, CHUNK):
         found.update(
             {r.name: int(r.pk) for r in conn.execute(select(repos.c.name, repos.c.pk).where(repos.c.name.in_(batch)))}
         )
@@ -116,7 +100,7 @@ def link_papers(conn: Connection, linked: Mapping[int, Sequence[str]], now: dt.d
     The papers whose links changed get their repositories' stars. Returns `(repositories added, papers
     whose stars changed)`."""
     alive: set[int] = set()  # papers deleted since they were read are left out
-    for batch in _chunks(linked):
+    for batch in chunks(linked, CHUNK):
         alive.update(int(r[0]) for r in conn.execute(select(papers.c.pk).where(papers.c.pk.in_(batch))))
     linked = {paper: names for paper, names in linked.items() if paper in alive}
     spelled: dict[str, str] = {}
@@ -126,8 +110,10 @@ def link_papers(conn: Connection, linked: Mapping[int, Sequence[str]], now: dt.d
     known = _repo_pks(conn, spelled)
     new = [key for key in spelled if key not in known]
     added = 0
-    for batch in _chunks(new):
-        stmt = _insert(conn)(repos).values([{"name": k, "full_name": spelled[k], "next_check_at": now} for k in batch])
+    for batch in chunks(new, CHUNK):
+        stmt = upsert_insert(conn)(repos).values(
+            [{"name": k, "full_name": spelled[k], "next_check_at": now} for k in batch]
+        )
         stmt = stmt.on_conflict_do_nothing(index_elements=["name"]).returning(repos.c.name, repos.c.pk)
         rows = conn.execute(stmt).all()
         added += len(rows)
@@ -135,15 +121,15 @@ def link_papers(conn: Connection, linked: Mapping[int, Sequence[str]], now: dt.d
     known.update(_repo_pks(conn, [k for k in new if k not in known]))  # added meanwhile by another process
     want = {(paper, known[name.lower()]) for paper, names in linked.items() for name in names}
     have: set[tuple[int, int]] = set()
-    for batch in _chunks(linked):
+    for batch in chunks(linked, CHUNK):
         query = select(links.c.paper_pk, links.c.repo_pk).where(links.c.paper_pk.in_(batch))
         have.update((int(r.paper_pk), int(r.repo_pk)) for r in conn.execute(query))
     gone = have - want
     if gone:
         stmt = delete(links).where(links.c.paper_pk == bindparam("p"), links.c.repo_pk == bindparam("r"))
         conn.execute(stmt, [{"p": p, "r": r} for p, r in gone])
-    for batch in _chunks(want - have):
-        stmt = _insert(conn)(links).values([{"paper_pk": p, "repo_pk": r} for p, r in batch])
+    for batch in chunks(want - have, CHUNK):
+        stmt = upsert_insert(conn)(links).values([{"paper_pk": p, "repo_pk": r} for p, r in batch])
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["paper_pk", "repo_pk"]))
     return added, refresh_papers(conn, {paper for paper, _ in gone | (want - have)})
 
@@ -220,7 +206,7 @@ def _count_day(conn: Connection, repo_pk: int, day: dt.date, stars: int) -> int 
     """Record the day's count (the last one seen that day wins); returns the growth over GROWTH_DAYS:
     from the latest count at least a week old (and at most two), else from the oldest count since,
     None while there is no count from an earlier day."""
-    stmt = _insert(conn)(history).values(repo_pk=repo_pk, day=day, stars=stars)
+    stmt = upsert_insert(conn)(history).values(repo_pk=repo_pk, day=day, stars=stars)
     conn.execute(stmt.on_conflict_do_update(index_elements=["repo_pk", "day"], set_={"stars": stmt.excluded.stars}))
     week = day - dt.timedelta(days=GROWTH_DAYS)
     mine = history.c.repo_pk == repo_pk
@@ -326,7 +312,7 @@ def refresh_papers(conn: Connection, paper_pks: Iterable[int]) -> int:
     """Set each paper's `stars`, `stars_growth` and `code_pushed_at` to those of its most starred
     repository (the first linked on a tie), NULL when none has stars; returns how many papers changed."""
     changed = 0
-    for batch in _chunks(sorted(set(paper_pks))):
+    for batch in chunks(sorted(set(paper_pks)), CHUNK):
         best: dict[int, tuple[Any, ...]] = {}
         query = (
             select(links.c.paper_pk, repos.c.stars, repos.c.stars_growth, repos.c.pushed_at)

@@ -70,3 +70,22 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         return aware(value)
+
+
+def upsert_insert(conn: Any) -> Any:
+    """The dialect's `insert` (it has `on_conflict_do_nothing`/`on_conflict_do_update` on both databases)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+
+
+def chunks(items: Any, size: int) -> Any:
+    """`items` in lists of at most `size` (an IN list or a VALUES list per statement)."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, and_, case, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from dailypapers.store.convert import from_json, str_list, utc_now
+from dailypapers.store.convert import from_json, str_list, upsert_insert, utc_now
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import Paper, PaperDescription, PaperEmbedding
 from dailypapers.store.vectors import from_db
@@ -151,8 +150,7 @@ def save(conn: Connection, items: Sequence[NewDescription], now: dt.datetime | N
     }
     if not rows:
         return 0
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(descriptions)
+    stmt = upsert_insert(conn)(descriptions)
     stmt = stmt.on_conflict_do_update(
         index_elements=["paper_pk"],
         set_={c: stmt.excluded[c] for c in ("tldr", "keywords", "source", "text_hash", "hf_fields", "described_at")},

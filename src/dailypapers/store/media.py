@@ -8,14 +8,14 @@ path is looked up under the same absolute URL it was fetched from.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.sources.images import absolute_url
+from dailypapers.store.convert import chunks, upsert_insert
 from dailypapers.store.schema import DailyListing, Media, Paper, User
 
 media = Media.__table__
@@ -56,21 +56,6 @@ class MediaState:
     next_try_at: dt.datetime | None
 
 
-def _chunks(items: Iterable[str], size: int = CHUNK) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _insert(conn: Connection) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-
-
 # ---------------------------------------------------------------------------------------------
 # What pages show: the local URL of cached images
 
@@ -86,7 +71,7 @@ def local_urls(conn: Connection, urls: Iterable[str | None], *, base: str) -> di
             if absolute:
                 wanted[url] = absolute
     found: dict[str, str] = {}
-    for batch in _chunks(set(wanted.values())):
+    for batch in chunks(set(wanted.values()), CHUNK):
         query = select(media.c.url, media.c.file).where(media.c.url.in_(batch), media.c.status == "ok")
         found.update({r.url: r.file for r in conn.execute(query)})
     result: dict[str, str | None] = {url: None for url in urls if url}
@@ -127,7 +112,7 @@ def avatar_urls(conn: Connection) -> list[str]:
 def known(conn: Connection, urls: Iterable[str]) -> set[str]:
     """Those of `urls` that have a row (whatever its status)."""
     found: set[str] = set()
-    for batch in _chunks(urls):
+    for batch in chunks(urls, CHUNK):
         found.update(r[0] for r in conn.execute(select(media.c.url).where(media.c.url.in_(batch))))
     return found
 
@@ -144,7 +129,7 @@ def add(
             {"url": url, "kind": kind, "status": status, "error": error, "created_at": now, "next_try_at": due}
             for url, kind in items[start : start + CHUNK]
         ]
-        stmt = _insert(conn)(media).values(rows).on_conflict_do_nothing(index_elements=["url"])
+        stmt = upsert_insert(conn)(media).values(rows).on_conflict_do_nothing(index_elements=["url"])
         added += len(conn.execute(stmt.returning(media.c.pk)).all())
     return added
 
