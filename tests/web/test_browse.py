@@ -151,6 +151,18 @@ def test_category_filter_on_feed_pages(site: str) -> None:
     empty = get(site, "/date/2026-07-31?cat=q-bio.NC")
     assert empty.status_code == 200 and "No paper in q-bio.NC was featured on this day" in empty.text
 
+    # /trending too (the demo is old: its latest week), its cards' chips and pager keeping the filter.
+    trending = get(site, "/trending?cat=cs.CL")
+    assert trending.status_code == 200 and "Only cs.CL" in trending.text
+    shown = ids(trending)
+    assert shown
+    for paper in shown:  # each one is in cs.CL (its page lists its categories)
+        tags = html.fromstring(get(site, f"/papers/{paper}").text).cssselect(".facts a.tag")
+        assert "cs.CL" in [a.text_content() for a in tags], paper
+    chips = html.fromstring(trending.text).cssselect("article.card a.tag.cat")
+    assert chips and all(a.get("href").startswith("/trending?cat=") for a in chips)
+    assert get(site, "/trending?cat=bad!").status_code == 400
+
 
 def test_bad_categories_are_refused_with_a_message(site: str) -> None:
     for value in ("bad!", "cs..CL", "' OR 1=1 --", "../etc", "x" * 300, "日本"):

@@ -19,6 +19,7 @@ from dailypapers.digest.prefs import FREQUENCIES
 from dailypapers.periods import Period
 from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
+from dailypapers.sources.latex import plain_text
 from dailypapers.store.subscribers import Subscriber
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def choose(sub: Subscriber, papers: list[DigestPaper], received: Iterable[int]) 
 
 
 def _snippet(abstract: str) -> str:
-    flat = " ".join(abstract.split())
+    flat = " ".join(plain_text(abstract).split())  # mail readers render no MathML: TeX as readable text
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -108,7 +109,7 @@ _inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=
 
 
 def _render(name: str, **context: object) -> str:
-    return _templates.get_template(name).render(snippet=_snippet, **context)
+    return _templates.get_template(name).render(snippet=_snippet, plain=plain_text, **context)
 
 
 # Placeholders for the per-subscriber links: the rest of a digest only depends on its papers, so it is

@@ -14,6 +14,7 @@ from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
 from dailypapers.web.cards import card_context
+from dailypapers.web.pages import CatParam, cat_query, categories
 from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +23,11 @@ PageParam = Annotated[int, Query(ge=0, le=10_000)]
 
 
 def render_trending(
-    site: Site, page: int, ctx: dict[str, Any] | None = None, now: dt.datetime | None = None
+    site: Site,
+    page: int,
+    ctx: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+    cats: tuple[str, ...] = (),
 ) -> tuple[bytes, str, int]:
     """The /trending page as at `now` (default: the current time), personal when `ctx` has a viewer."""
     settings = site.settings
@@ -31,8 +36,9 @@ def render_trending(
     size = settings.feed_page_size
     start, end = window_start(now, settings.trending_days), now.date()
     fallback = False
+    only = feed.Filter(categories=cats)
     with read_tx(site.engine) as conn:
-        total = feed.count_featured(conn, start, end)
+        total = feed.count_featured(conn, start, end, only)
         latest = feed.latest_day(conn)
         if total == 0 and latest is not None and latest < start:
             # Nothing featured lately (a quiet instance, or a fresh demo): the days up to the latest featured
@@ -40,8 +46,8 @@ def render_trending(
             fallback = True
             now = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), dt.UTC)
             start, end = window_start(now, settings.trending_days), latest
-            total = feed.count_featured(conn, start, end)
-        ranked = order.trending_between(conn, start, end, now, params, limit=size, offset=page * size)
+            total = feed.count_featured(conn, start, end, only)
+        ranked = order.trending_between(conn, start, end, now, params, limit=size, offset=page * size, only=only)
         ctx = card_context(conn, site.settings, ctx or {}, [s.item for s in ranked])
     body = site.render(
         "trending.html",
@@ -57,13 +63,17 @@ def render_trending(
         pages=max(1, math.ceil(total / size)),
         total=total,
         rank_offset=page * size,
+        cats=cats,
+        cat_q=cat_query(cats),
+        cat_base="/trending",
         **ctx,
     )
     return body, "text/html; charset=utf-8", 200
 
 
 @router.get("/trending")
-async def trending_page(request: Request, p: PageParam = 0) -> Response:
-    """Trending papers: cached for anonymous visitors, with vote buttons when signed in."""
-    site = site_of(request)
-    return await serve_page(request, lambda ctx: render_trending(site, p, ctx))
+async def trending_page(request: Request, p: PageParam = 0, cat: CatParam = None) -> Response:
+    """Trending papers (of some categories with `cat`): cached for anonymous visitors, with vote buttons
+    when signed in."""
+    site, cats = site_of(request), categories(cat)
+    return await serve_page(request, lambda ctx: render_trending(site, p, ctx, cats=cats))
