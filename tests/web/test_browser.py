@@ -60,8 +60,16 @@ def test_phone_layout_has_no_horizontal_scroll(browser: Browser, demo_server: st
     assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     pg.goto(demo_server + "/")
     assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # On a phone the first card's title is above the fold, the subscribe banner included.
+    title = pg.locator("article.card h3.title").first.bounding_box()
+    assert title is not None and title["y"] + title["height"] <= 844
     pg.screenshot(path=str(artifacts / "feed-phone.png"))
     context.close()
+    desktop = browser.new_page(viewport={"width": 1440, "height": 900})
+    desktop.goto(demo_server + "/")
+    tops = [box["y"] for box in (c.bounding_box() for c in desktop.locator("article.card").all()[:6]) if box]
+    assert len(set(tops[:3])) == 1 and max(tops) < 900  # three a row, six cards start in the first screen
+    desktop.close()
 
 
 def test_pages_work_without_javascript(browser: Browser, demo_server: str) -> None:
