@@ -10,6 +10,7 @@ to show why the default was chosen. `--postgres URL` runs against a PostgreSQL d
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from dailypapers.ingest.demo import load_demo
 from dailypapers.search import service
 from dailypapers.search.query import parse
 from dailypapers.search.service import Searcher
-from dailypapers.store import keyword
+from dailypapers.store import keyword, term_stats
 from dailypapers.store.db import make_engine, migrate, read_tx
 
 QUERIES = Path(__file__).parent / "search_eval" / "queries.jsonl"
@@ -70,7 +71,8 @@ def minmax_fusion(kw: Sequence[int], sem: Sequence[tuple[int, float]], alpha: fl
     return [pk for pk, _ in sorted(scores.items(), key=lambda item: -item[1])]
 
 
-def evaluate(engine: Engine, settings: Settings) -> dict[str, Score]:
+def evaluate(engine: Engine, settings: Settings, split: str = "") -> dict[str, Score]:
+    """Scores per method (and per kind for the three modes); `split`: "tune" (even lines), "test" (odd)."""
     items = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
     with read_tx(engine) as conn:
         pk_of = dict(conn.execute(text("SELECT id, pk FROM papers")).all())
@@ -84,28 +86,31 @@ def evaluate(engine: Engine, settings: Settings) -> dict[str, Score]:
     def record(name: str, ranking: Sequence[int], target: int, kind: str) -> None:
         rank = rank_of(list(ranking), target)
         runs.setdefault(name, []).append(rank)
-        if name in ("keyword", "semantic", "hybrid (default: RRF k=20)"):
+        if name in ("keyword", "semantic", "hybrid (default: RRF k=10)"):
             by_kind.setdefault(f"{name} · {kind}", []).append(rank)
 
     variants: dict[str, Callable[[list[int], list[tuple[int, float]]], list[int]]] = {
-        "RRF k=10": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=10)],
+        "RRF k=20": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=20)],
         "RRF k=30": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=30)],
         "RRF k=60": lambda kw, sem: [pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=60)],
-        "RRF k=20, semantic weight 1.5": lambda kw, sem: [
-            pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=20, weights=[1.0, 1.5])
+        "RRF k=10, semantic weight 1.5": lambda kw, sem: [
+            pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=10, weights=[1.0, 1.5])
         ],
-        "RRF k=20, keyword weight 1.5": lambda kw, sem: [
-            pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=20, weights=[1.5, 1.0])
+        "RRF k=10, keyword weight 1.5": lambda kw, sem: [
+            pk for pk, _ in service.rrf([kw, [p for p, _ in sem]], k=10, weights=[1.5, 1.0])
         ],
         "min-max score fusion, alpha 0.5": lambda kw, sem: minmax_fusion(kw, sem, 0.5),
+        **{f"min-max score fusion, alpha {w}": functools.partial(minmax_fusion, alpha=w) for w in (0.3, 0.7, 0.9)},
     }
-    for item in items:
+    for index, item in enumerate(items):
+        if split and index % 2 != (0 if split == "tune" else 1):
+            continue
         target = pk_of[item["id"]]
         kind = item.get("kind", "all")
         q = parse(item["query"])
         for mode in ("keyword", "semantic", "hybrid"):
             hits = searcher.search(q, mode, limit=DEPTH).hits
-            record("hybrid (default: RRF k=20)" if mode == "hybrid" else mode, [h.pk for h in hits], target, kind)
+            record("hybrid (default: RRF k=10)" if mode == "hybrid" else mode, [h.pk for h in hits], target, kind)
         with read_tx(engine) as conn:
             kw = keyword.search(conn, q, limit=DEPTH)
         sem = semantic.search(q.text, DEPTH)
@@ -117,14 +122,36 @@ def evaluate(engine: Engine, settings: Settings) -> dict[str, Score]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="a PostgreSQL URL to load the demo into (default: scratch SQLite)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="an existing instance to search instead (its database and embeddings: the demo plus distractors)",
+    )
+    parser.add_argument("--split", choices=("tune", "test"), help="only the even (tune) or odd (test) queries")
+    parser.add_argument(
+        "--old-defaults",
+        action="store_true",
+        help="search as before issue 13: the newest 2,000 any-word matches ranked, RRF k=20",
+    )
     args = parser.parse_args()
+    if args.old_defaults:
+        keyword.RANK_WINDOW = 2_000
+        term_stats.rarest_within = lambda conn, q, budget: q  # type: ignore[assignment]
+        service.rrf = functools.partial(service.rrf, k=20)  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), database_url=args.postgres or "", embed_background=False)
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        load_demo(engine)
-        results = evaluate(engine, settings)
+        if args.data_dir:
+            settings = Settings(data_dir=args.data_dir, embed_background=False)
+            engine = make_engine(settings.database_url)
+        else:
+            settings = Settings(data_dir=Path(tmp), database_url=args.postgres or "", embed_background=False)
+            engine = make_engine(settings.database_url)
+            migrate(engine)
+            load_demo(engine)
+        with read_tx(engine) as conn:
+            papers = conn.execute(text("SELECT count(*) FROM papers")).scalar()
+        results = evaluate(engine, settings, args.split or "")
         engine.dispose()
+    print(f"{papers} papers; queries: {args.split or 'all'}")
     print("| method | recall@1 | recall@10 | MRR | queries |")
     print("|---|---|---|---|---|")
     for name, s in results.items():

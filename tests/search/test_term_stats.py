@@ -35,3 +35,32 @@ def test_common_words_are_left_out_beside_rarer_ones(tmp_path: Path, monkeypatch
         ids = dict(conn.exec_driver_sql("SELECT pk, id FROM papers").all())
     assert [ids[pk] for pk in found][:1] == ["2601.00001"]
     engine.dispose()
+
+
+def test_an_old_paper_is_found_among_many_newer_ones_that_share_common_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A description matches most of a large store word by word; only RANK_WINDOW matches are ranked,
+    the newest. The any-word search keeps the rarest words that fit in that window, so the old paper
+    that holds them is ranked (with only the newest matches ranked, it was never seen)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    target = PaperRecord(id="2601.00001", source="test", title="Sheaf cohomology for graph transformers")
+    newer = [
+        PaperRecord(id=f"2601.{i:05d}", source="test", title=f"Transformers for graph learning, study {i}")
+        for i in range(2, 40)
+    ]
+    ingest_items(engine, [target], ImportReport())
+    ingest_items(engine, newer, ImportReport())
+    search_index.index_pending(engine)
+    monkeypatch.setattr(keyword, "RANK_WINDOW", 10)
+    q = parse("graph transformers using sheaf cohomology as a study of learning")  # no paper has every word
+    with read_tx(engine) as conn:
+        kept = term_stats.rarest_within(conn, q, 10)
+        assert {"sheaf", "cohomology", "using"} <= set(kept.content_terms)  # in 1, 1 and 0 papers
+        assert not {"graph", "transformers", "learning"} & set(kept.content_terms)  # in 39 papers each
+        assert term_stats.rarest_within(conn, q, 1_000) is q  # everything fits: nothing left out
+        found = keyword.search(conn, q, limit=5)
+        pk = conn.exec_driver_sql("SELECT pk FROM papers WHERE id = '2601.00001'").scalar()
+    assert found[0] == pk
+    engine.dispose()

@@ -7,7 +7,9 @@ with all the words come first, then (if too few) papers with any of them; a quer
 and no words lists the matching papers newest first. Withdrawn papers are never returned.
 
 Ranking a very common word is costly (each match is scored), so only the RANK_WINDOW most
-recently added matches of a query are ranked; below that many matches the ranking is exact.
+recently added matches of a query are ranked; below that many matches the ranking is exact. The
+any-word search keeps only the query's rarest words whose matches fit in that window (SQLite:
+`term_stats.rarest_within`), so an older paper that holds them is still ranked.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import Connection, text
 from dailypapers.search.query import Query
 from dailypapers.store import term_stats
 
-RANK_WINDOW = 2_000  # matches ranked per query (the most recently added)
+RANK_WINDOW = 10_000  # matches ranked per query, the most recently added (docs/search.md, "Keyword")
 AUTHOR_SWITCH = 3_000  # SQLite: from this many papers by an author, walk the dates index instead
 DATE_SPAN = 50_000  # SQLite: up to this many papers in a date range, bound the index scan by their pks
 MAX_LIMIT = 1_000
@@ -42,7 +44,8 @@ def search(conn: Connection, q: Query, limit: int = 20, offset: int = 0) -> list
     found = _ranked(conn, q, "AND", want)
     if len(found) < want and len(q.content_terms) + len(q.phrases) > 1:
         seen = set(found)
-        found += [pk for pk in _ranked(conn, q, "OR", want) if pk not in seen]
+        any_word = term_stats.rarest_within(conn, q, RANK_WINDOW) if conn.dialect.name == "sqlite" else q
+        found += [pk for pk in _ranked(conn, any_word, "OR", want) if pk not in seen]
     return found[offset:want]
 
 

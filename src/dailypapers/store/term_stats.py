@@ -58,3 +58,27 @@ def without_common_terms(conn: Connection, q: Query) -> Query:
     if len(kept) == len(terms):
         return q
     return dataclasses.replace(q, terms=tuple(t for t in q.terms if t in kept or t not in terms))
+
+
+def rarest_within(conn: Connection, q: Query, budget: int) -> Query:
+    """`q` with only its rarest words whose matches add up to at most `budget` papers (at least one word),
+    for an any-word search (SQLite).
+
+    Ranking only the `budget` most recently added matches would drop older papers however well they
+    match (a ten-word description matches most of a 10,000-paper store); the rarest words carry nearly
+    all of BM25's weight, and their matches fit in the budget, so those are ranked exactly instead.
+    """
+    terms = q.content_terms
+    if len(terms) <= 1:
+        return q
+    by_rarity = sorted((_doc_freq(conn, t), t) for t in terms)
+    kept: set[str] = set()
+    total = 0
+    for df, term in by_rarity:
+        if kept and total + df > budget:
+            break
+        kept.add(term)
+        total += df
+    if len(kept) == len(terms):
+        return q
+    return dataclasses.replace(q, terms=tuple(t for t in q.terms if t in kept or t not in terms))
