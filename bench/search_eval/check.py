@@ -26,7 +26,7 @@ from dailypapers.ingest.demo import load_demo
 from dailypapers.store.db import make_engine, migrate
 
 QUERIES = Path(__file__).resolve().parent / "queries.jsonl"
-KINDS = ("paraphrase", "keywordish", "vague")
+KINDS = ("paraphrase", "keywordish", "vague", "author")
 ARXIV_ID = re.compile(r"\b(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?\b")
 
 # A small English stop-word list (function words, plus a few connectives common in titles).

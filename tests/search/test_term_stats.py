@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.search.query import parse
@@ -38,13 +39,12 @@ def test_common_words_are_left_out_beside_rarer_ones(tmp_path: Path, monkeypatch
 
 
 def test_an_old_paper_is_found_among_many_newer_ones_that_share_common_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A description matches most of a large store word by word; only RANK_WINDOW matches are ranked,
     the newest. The any-word search keeps the rarest words that fit in that window, so the old paper
     that holds them is ranked (with only the newest matches ranked, it was never seen)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    migrate(engine)
+    monkeypatch.setattr(term_stats, "_df_cache", {})
     target = PaperRecord(id="2601.00001", source="test", title="Sheaf cohomology for graph transformers")
     newer = [
         PaperRecord(id=f"2601.{i:05d}", source="test", title=f"Transformers for graph learning, study {i}")
@@ -63,4 +63,3 @@ def test_an_old_paper_is_found_among_many_newer_ones_that_share_common_words(
         found = keyword.search(conn, q, limit=5)
         pk = conn.exec_driver_sql("SELECT pk FROM papers WHERE id = '2601.00001'").scalar()
     assert found[0] == pk
-    engine.dispose()

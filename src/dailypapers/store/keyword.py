@@ -8,8 +8,8 @@ and no words lists the matching papers newest first. Withdrawn papers are never 
 
 Ranking a very common word is costly (each match is scored), so only the RANK_WINDOW most
 recently added matches of a query are ranked; below that many matches the ranking is exact. The
-any-word search keeps only the query's rarest words whose matches fit in that window (SQLite:
-`term_stats.rarest_within`), so an older paper that holds them is still ranked.
+any-word search keeps only the query's rarest words whose matches fit in that window
+(`term_stats.rarest_within`), so an older paper that holds them is still ranked.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ def search(conn: Connection, q: Query, limit: int = 20, offset: int = 0) -> list
     found = _ranked(conn, q, "AND", want)
     if len(found) < want and len(q.content_terms) + len(q.phrases) > 1:
         seen = set(found)
-        any_word = term_stats.rarest_within(conn, q, RANK_WINDOW) if conn.dialect.name == "sqlite" else q
-        found += [pk for pk in _ranked(conn, any_word, "OR", want) if pk not in seen]
+        found += [
+            pk for pk in _ranked(conn, term_stats.rarest_within(conn, q, RANK_WINDOW), "OR", want) if pk not in seen
+        ]
     return found[offset:want]
 
 

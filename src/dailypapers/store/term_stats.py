@@ -1,4 +1,5 @@
-"""How common each word is (SQLite FTS5), to leave the commonest words out of large searches."""
+"""How common each word is (SQLite FTS5; PostgreSQL for `rarest_within`), to leave the commonest words out
+of large searches."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ PAPERS = "\x00papers"  # the cache's entry for about how many papers there are (
 
 
 def _doc_freq(conn: Connection, term: str) -> int:
-    """How many papers hold `term` (SQLite), from a per-process cache refreshed every DF_TTL seconds."""
+    """How many papers hold `term` (SQLite's FTS5 index, or PostgreSQL's GIN index), from a per-process
+    cache refreshed every DF_TTL seconds."""
     key, now = (str(conn.engine.url), term), time.monotonic()
     with _df_lock:
         hit = _df_cache.get(key)
@@ -27,6 +29,9 @@ def _doc_freq(conn: Connection, term: str) -> int:
         return hit[1]
     if term == PAPERS:
         sql, params = text("SELECT max(pk) FROM papers"), {}
+    elif conn.dialect.name == "postgresql":
+        sql = text("SELECT count(*) FROM papers WHERE search_vector @@ plainto_tsquery('english', :m)")
+        params = {"m": term}
     else:
         sql = text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH :m")
         params = {"m": '"' + term.replace('"', '""') + '"'}
@@ -62,7 +67,7 @@ def without_common_terms(conn: Connection, q: Query) -> Query:
 
 def rarest_within(conn: Connection, q: Query, budget: int) -> Query:
     """`q` with only its rarest words whose matches add up to at most `budget` papers (at least one word),
-    for an any-word search (SQLite).
+    for an any-word search (SQLite and PostgreSQL).
 
     Ranking only the `budget` most recently added matches would drop older papers however well they
     match (a ten-word description matches most of a 10,000-paper store); the rarest words carry nearly
