@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        help="an existing instance to search instead (its database and embeddings: the demo plus distractors)",
+        help="an existing instance to search instead (its database, or --postgres's, and embeddings)",
     )
     parser.add_argument("--split", choices=("tune", "test"), help="only the even (tune) or odd (test) queries")
     parser.add_argument(
@@ -140,7 +140,7 @@ def main() -> None:
         service.rrf = functools.partial(service.rrf, k=20)  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
         if args.data_dir:
-            settings = Settings(data_dir=args.data_dir, embed_background=False)
+            settings = Settings(data_dir=args.data_dir, database_url=args.postgres or "", embed_background=False)
             engine = make_engine(settings.database_url)
         else:
             settings = Settings(data_dir=Path(tmp), database_url=args.postgres or "", embed_background=False)

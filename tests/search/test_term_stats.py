@@ -63,3 +63,20 @@ def test_an_old_paper_is_found_among_many_newer_ones_that_share_common_words(
         found = keyword.search(conn, q, limit=5)
         pk = conn.exec_driver_sql("SELECT pk FROM papers WHERE id = '2601.00001'").scalar()
     assert found[0] == pk
+
+
+def test_a_rare_word_outweighs_common_ones_on_both_databases(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With any of the words, the paper holding the rare one comes first, not the one holding the two
+    common ones (BM25 on SQLite; on PostgreSQL, whose ts_rank_cd ignores rarity, the words' IDF)."""
+    monkeypatch.setattr(term_stats, "_df_cache", {})
+    rare = PaperRecord(id="2601.00001", source="test", title="Sheaf theory", abstract="An essay.")
+    common = [
+        PaperRecord(id=f"2601.{i:05d}", source="test", title=f"Graph learning, part {i}", abstract="Graph learning.")
+        for i in range(2, 40)
+    ]
+    ingest_items(engine, [rare, *common], ImportReport())
+    search_index.index_pending(engine)
+    with read_tx(engine) as conn:
+        found = keyword.search(conn, parse("sheaf graph learning"), limit=5)
+        pk = conn.exec_driver_sql("SELECT pk FROM papers WHERE id = '2601.00001'").scalar()
+    assert found[0] == pk

@@ -15,6 +15,7 @@ any-word search keeps only the query's rarest words whose matches fit in that wi
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,9 +140,24 @@ def _ranked(conn: Connection, q: Query, mode: str, want: int) -> list[int]:
         sql = (
             f"SELECT pk FROM (SELECT p.pk, p.search_vector, t.query FROM (SELECT {tsq} AS query OFFSET 0) t, "
             f"papers p WHERE {where} ORDER BY p.pk DESC LIMIT :window) w "
-            "ORDER BY ts_rank_cd(search_vector, query) DESC, pk DESC LIMIT :want"
+            f"ORDER BY {_pg_score(conn, q, mode, params)} DESC, pk DESC LIMIT :want"
         )
     return [int(r[0]) for r in conn.execute(text(sql), params)]
+
+
+def _pg_score(conn: Connection, q: Query, mode: str, params: dict[str, Any]) -> str:
+    """PostgreSQL's ranking expression. `ts_rank_cd` knows nothing of how rare a word is, so with any of
+    several words a paper holding the common ones outranked one holding the rare ones (keyword recall@1
+    0.24 among 11,066 papers): an any-word search adds each word's inverse document frequency when the
+    paper holds it (`term_stats`' cached counts), the cover density breaking ties."""
+    if mode != "OR" or len(q.content_terms) < 2:
+        return "ts_rank_cd(search_vector, query)"
+    papers = max(term_stats.paper_count(conn), 1)
+    parts = []
+    for i, term in enumerate(q.content_terms):
+        params[f"idf{i}"] = math.log(1 + papers / (1 + term_stats.doc_freq(conn, term)))
+        parts.append(f"CASE WHEN search_vector @@ plainto_tsquery('english', :t{i}) THEN :idf{i} ELSE 0 END")
+    return "(" + " + ".join(parts) + ") + ts_rank_cd(search_vector, query)"
 
 
 def _date_pks(conn: Connection, q: Query) -> tuple[int, int] | None:

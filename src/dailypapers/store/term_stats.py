@@ -87,3 +87,13 @@ def rarest_within(conn: Connection, q: Query, budget: int) -> Query:
     if len(kept) == len(terms):
         return q
     return dataclasses.replace(q, terms=tuple(t for t in q.terms if t in kept or t not in terms))
+
+
+def doc_freq(conn: Connection, term: str) -> int:
+    """How many papers hold `term` (cached per process, as the searches' pruning uses it)."""
+    return _doc_freq(conn, term)
+
+
+def paper_count(conn: Connection) -> int:
+    """About how many papers there are (the highest pk; cached)."""
+    return _doc_freq(conn, PAPERS)
