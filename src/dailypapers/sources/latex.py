@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from latex2mathml.symbols_parser import convert_symbol
 
 from dailypapers.sources.mathml import MAX_FORMULA, formula_mathml, formula_text
+from dailypapers.sources.tex_tables import ACCENTS, DECLARATIONS, LETTERS, MATH_ARGS, STYLES, SYMBOLS, WORDS
 
 MAX_TEXT = 20_000  # longer texts are shown as they are
 MAX_FORMULAS = 200  # formulas per text; later `$` are plain dollars
@@ -40,31 +41,6 @@ class Piece:
     label: str = ""  # url: the link's text, when the source gave one (\href{url}{label})
 
 
-_ACCENTS = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304", ".": "\u0307", '"': "\u0308"}
-_ACCENTS.update({"u": "\u0306", "r": "\u030a", "H": "\u030b", "v": "\u030c", "d": "\u0323", "c": "\u0327"})
-_ACCENTS.update({"k": "\u0328", "b": "\u0331", "t": "\u0361"})
-_LETTERS = {"ss": "ß", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "o": "ø", "O": "Ø"}
-_LETTERS.update({"l": "ł", "L": "Ł", "i": "ı", "j": "ȷ", "dh": "ð", "DH": "Ð", "th": "þ", "TH": "Þ", "ng": "ŋ"})
-_LETTERS.update({"NG": "Ŋ", "S": "§", "P": "¶", "dag": "†", "ddag": "‡"})
-_WORDS = {"eg": "e.g.", "ie": "i.e.", "etal": "et al.", "etc": "etc.", "vs": "vs.", "cf": "cf.", "wrt": "w.r.t."}
-_WORDS.update({"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2ε", "ldots": "…", "dots": "…"})
-_WORDS.update({"textellipsis": "…", "textendash": "–", "textemdash": "—", "copyright": "©", "textcopyright": "©"})
-_WORDS.update({"textregistered": "®", "texttrademark": "™", "textdegree": "°", "pounds": "£", "euro": "€"})
-_WORDS.update({"textasciitilde": "~", "textasciicircum": "^", "textbackslash": "\\", "textbar": "|"})
-_WORDS.update({"textless": "<", "textgreater": ">", "textunderscore": "_", "textbullet": "•", "textquoteleft": "‘"})
-_WORDS.update({"textquoteright": "’", "textquotedblleft": "“", "textquotedblright": "”", "guillemotleft": "«"})
-_WORDS.update({"guillemotright": "»", "newline": " ", "linebreak": " ", "par": " ", "quad": " ", "qquad": " "})
-_WORDS.update(dict.fromkeys(str.split("noindent xspace relax protect centering smallskip medskip bigskip"), ""))
-_WORDS.update(dict.fromkeys(str.split("hfill footnotesize small large Large normalsize displaystyle"), ""))
-# Commands whose {argument} is text in a style ("" for none), and declarations that style the rest of a group.
-_STYLES = {"textbf": "b", "textit": "i", "textsl": "i", "emph": "em", "texttt": "tt", "textsc": "sc"}
-_STYLES.update({"underline": "u", "uline": "u", "textsuperscript": "sup", "textsubscript": "sub"})
-_STYLES.update(dict.fromkeys(str.split("textrm textsf textnormal textup textmd mbox hbox text"), ""))
-_DECLARATIONS = {"bf": "b", "bfseries": "b", "it": "i", "itshape": "i", "sl": "i", "em": "em", "tt": "tt"}
-_DECLARATIONS.update({"ttfamily": "tt", "sc": "sc", "scshape": "sc", "rm": "", "normalfont": "", "upshape": ""})
-_SYMBOLS = {"&": "&", "%": "%", "$": "$", "#": "#", "_": "_", "{": "{", "}": "}", "\\": " ", " ": " ", "\n": " "}
-_SYMBOLS.update({",": "\u2009", ";": " ", ":": " ", "-": "", "/": "", "@": "", "!": ""})
-
 _TLDS = "com|org|net|edu|gov|io|ai|dev|co|app|page|me|info"
 # A bare address readers take for a link: `www.x.org`, `github.com/a/b`, `huggingface.co/x`, `x.github.io`
 # (a host alone, `kragent.ai`, may be a name, and stays text).
@@ -84,11 +60,6 @@ _MATHY = re.compile(r"[\\^_{}=<>]")
 _GROUP = re.compile(r"\{[^{}]*\}")
 _PROSE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){3}(?![A-Za-z])")
 _SCRIPT = re.compile(r"\\[A-Za-z]+|[A-Za-z0-9]")
-# Math commands outside `$...$` (`\\tilde{\\pi}_w`, `\\mathcal{O}`): how many arguments each one takes.
-_MATH_ARGS = dict.fromkeys(str.split("hat tilde bar dot ddot vec check breve acute grave widehat widetilde"), 1)
-_MATH_ARGS.update(dict.fromkeys(str.split("overline sqrt mathbb mathcal mathbf mathrm mathfrak mathsf mathit"), 1))
-_MATH_ARGS.update(dict.fromkeys(str.split("mathscr boldsymbol bm operatorname"), 1))
-_MATH_ARGS.update(dict.fromkeys(str.split("frac dfrac tfrac binom"), 2))
 
 
 def _escaped(text: str, i: int) -> bool:
@@ -305,10 +276,10 @@ class _Reader:
         word = _WORD.match(text, i + 1, self.stop)
         if not word:
             c = text[i + 1 : min(i + 2, self.stop)]
-            if c in _ACCENTS and (end := self.accent(i, i + 2, _ACCENTS[c])):
+            if c in ACCENTS and (end := self.accent(i, i + 2, ACCENTS[c])):
                 return end
-            if c and c in _SYMBOLS:
-                self.emit(_SYMBOLS[c], i, i + 2)
+            if c and c in SYMBOLS:
+                self.emit(SYMBOLS[c], i, i + 2)
                 return i + 2
             if _LETTER.fullmatch(c):  # `St\\ütz`: an accent already applied, its command left over
                 self.emit(c, i, i + 2)
@@ -316,28 +287,28 @@ class _Reader:
             self.emit(text[i : i + 2], i, i + 2, exact=True)
             return i + 2
         name, end = word.group(), word.end()
-        if name in _STYLES:
+        if name in STYLES:
             j = self.skip_spaces(end)
             if j in self.pairs:
-                self.frames.append((self.pairs[j], self.with_style(_STYLES[name])))
+                self.frames.append((self.pairs[j], self.with_style(STYLES[name])))
                 return j + 1
             return end
-        if name in _DECLARATIONS:
-            style = self.with_style(_DECLARATIONS[name]) if _DECLARATIONS[name] else ()
+        if name in DECLARATIONS:
+            style = self.with_style(DECLARATIONS[name]) if DECLARATIONS[name] else ()
             if self.frames:
                 self.frames[-1] = (self.frames[-1][0], style)
             else:
                 self.base = style
             return self.skip_spaces(end)
-        if len(name) == 1 and name in _ACCENTS and (after := self.accent(i, end, _ACCENTS[name])):
+        if len(name) == 1 and name in ACCENTS and (after := self.accent(i, end, ACCENTS[name])):
             return after
-        if name in _LETTERS:
-            self.emit(_LETTERS[name], i, end)
+        if name in LETTERS:
+            self.emit(LETTERS[name], i, end)
             return self.skip_spaces(end)
-        if name in _WORDS:
-            self.emit(_WORDS[name], i, end)
+        if name in WORDS:
+            self.emit(WORDS[name], i, end)
             return end
-        if self.formulas < MAX_FORMULAS and (name in _MATH_ARGS or convert_symbol("\\" + name)):
+        if self.formulas < MAX_FORMULAS and (name in MATH_ARGS or convert_symbol("\\" + name)):
             self.formulas += 1  # \alpha, \tilde{\pi}_w, \mathcal{O} outside $...$
             end = self.math_end(i, name, end)
             self.out.append(Piece("math", text[i:end], i, end, style=self.style))
@@ -352,7 +323,7 @@ class _Reader:
         """Where a math command met in text ends: with its arguments and its sub- and superscripts, when the
         formula so made parses (else the command alone)."""
         text, j = self.text, end
-        for _ in range(_MATH_ARGS.get(name, 0)):
+        for _ in range(MATH_ARGS.get(name, 0)):
             if j in self.pairs and self.pairs[j] < self.stop:
                 j = self.pairs[j] + 1
             elif arg := _SCRIPT.match(text, j, self.stop):

@@ -15,56 +15,17 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from dailypapers.sources.tex_tables import ACCENTS, LETTERS
+
 MAX_KEY = 200  # store.schema.PaperName.key is VARCHAR(200)
 MAX_NAME = 300  # longer names are no one's: a page asked for one answers "not found" without a query
 
-# TeX's accent commands and the Unicode combining marks they stand for.
-_ACCENTS = {
-    "`": "\u0300",
-    "'": "\u0301",
-    "^": "\u0302",
-    "~": "\u0303",
-    "=": "\u0304",
-    "u": "\u0306",
-    ".": "\u0307",
-    '"': "\u0308",
-    "r": "\u030a",
-    "H": "\u030b",
-    "v": "\u030c",
-    "d": "\u0323",
-    "c": "\u0327",
-    "k": "\u0328",
-    "b": "\u0331",
-    "t": "\u0361",
-}
-# Letters TeX writes as commands.
-_LETTERS = {
-    "ss": "ß",
-    "aa": "å",
-    "AA": "Å",
-    "ae": "æ",
-    "AE": "Æ",
-    "oe": "œ",
-    "OE": "Œ",
-    "o": "ø",
-    "O": "Ø",
-    "l": "ł",
-    "L": "Ł",
-    "i": "ı",
-    "j": "ȷ",
-    "dh": "ð",
-    "DH": "Ð",
-    "th": "þ",
-    "TH": "Þ",
-    "ng": "ŋ",
-    "NG": "Ŋ",
-}
 # An accent on a letter: `\'a`, `\'{a}`, `\' a`, `\'{\i}`; accents named by a letter need a brace or a
 # space before their letter (`\v{S}`, `\c c`), as in TeX, where `\vS` would be one command.
 _ACCENT = re.compile(
     r"""\\(?:([`'^~=."])\s*|([uvHcdkbrt])(?=[\s{]))\s*(?:\{\s*(\\[ij]|[A-Za-z])\s*\}|(\\[ij](?![A-Za-z])|[A-Za-z]))"""
 )
-_LETTER = re.compile(r"\\(" + "|".join(sorted(_LETTERS, key=len, reverse=True)) + r")(?![A-Za-z])\s*(?:\{\})?")
+_LETTER = re.compile(r"\\(" + "|".join(sorted(LETTERS, key=len, reverse=True)) + r")(?![A-Za-z])\s*(?:\{\})?")
 _SPACES = re.compile(r"\s+")
 # What accents do not take apart: letters of their own that readers type as ASCII.
 _FOLD = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ȷ": "j", "ŋ": "n"})
@@ -73,7 +34,7 @@ _APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
 
 
 def _accented(m: re.Match[str]) -> str:
-    mark = _ACCENTS[m.group(1) or m.group(2)]
+    mark = ACCENTS[m.group(1) or m.group(2)]
     letter = m.group(3) or m.group(4)
     if letter.startswith("\\"):
         letter = letter[1]  # an accent over a dotless i or j: the letter itself carries it
@@ -85,7 +46,7 @@ def tex_to_unicode(text: str) -> str:
     if "\\" not in text and "{" not in text and "~" not in text:
         return text
     out = _ACCENT.sub(_accented, text)
-    out = _LETTER.sub(lambda m: _LETTERS[m.group(1)], out)
+    out = _LETTER.sub(lambda m: LETTERS[m.group(1)], out)
     out = out.replace("\\&", "&").replace("\\ ", " ").replace("~", " ").replace("{", "").replace("}", "")
     return _SPACES.sub(" ", unicodedata.normalize("NFC", out)).strip()
 

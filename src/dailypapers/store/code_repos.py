@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, Text, bindparam, cast, delete, exists, func, or_, select, update
 
 from dailypapers.store.convert import as_date, aware, chunks, str_list, upsert_insert
-from dailypapers.store.schema import CodeRepo, CodeRepoStars, DailyListing, Paper, PaperCodeRepo
+from dailypapers.store.schema import DailyListing, Paper
+from dailypapers.store.schema_derived import CodeRepo, CodeRepoStars, PaperCodeRepo
 
 repos = CodeRepo.__table__
 links = PaperCodeRepo.__table__

@@ -13,7 +13,8 @@ from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.store.convert import as_date, aware, from_json, utc_now
-from dailypapers.store.schema import CurationModelRow, CurationSkip, DailyListing
+from dailypapers.store.schema import DailyListing
+from dailypapers.store.schema_derived import CurationModelRow, CurationSkip
 
 models = CurationModelRow.__table__
 skips = CurationSkip.__table__

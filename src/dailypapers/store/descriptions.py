@@ -18,7 +18,8 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from dailypapers.store.convert import from_json, str_list, upsert_insert, utc_now
 from dailypapers.store.db import bump_data_version
-from dailypapers.store.schema import Paper, PaperDescription, PaperEmbedding
+from dailypapers.store.schema import Paper, PaperEmbedding
+from dailypapers.store.schema_derived import PaperDescription
 from dailypapers.store.vectors import from_db
 
 descriptions = PaperDescription.__table__

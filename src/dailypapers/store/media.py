@@ -16,7 +16,8 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from dailypapers.sources.images import absolute_url
 from dailypapers.store.convert import chunks, upsert_insert
-from dailypapers.store.schema import DailyListing, Media, Paper, User
+from dailypapers.store.schema import DailyListing, Paper, User
+from dailypapers.store.schema_derived import Media
 
 media = Media.__table__
 papers = Paper.__table__
