@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import random
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,8 +72,28 @@ def minmax_fusion(kw: Sequence[int], sem: Sequence[tuple[int, float]], alpha: fl
     return [pk for pk, _ in sorted(scores.items(), key=lambda item: -item[1])]
 
 
-def evaluate(engine: Engine, settings: Settings, split: str = "") -> dict[str, Score]:
-    """Scores per method (and per kind for the three modes); `split`: "tune" (even lines), "test" (odd)."""
+def rr(rank: int | None) -> float:
+    return 1 / rank if rank else 0.0
+
+
+def paired(a: Sequence[int | None], b: Sequence[int | None], draws: int = 10_000) -> str:
+    """`a` against `b` query by query: wins, losses, ties on the target's rank, and a 95% paired
+    bootstrap interval of the MRR difference (seeded, so the same ranks give the same interval)."""
+    rng = random.Random(13)
+    diffs = [rr(x) - rr(y) for x, y in zip(a, b, strict=True)]
+    wins = sum(1 for d in diffs if d > 0)
+    losses = sum(1 for d in diffs if d < 0)
+    n = len(diffs)
+    means = sorted(sum(rng.choice(diffs) for _ in range(n)) / n for _ in range(draws))
+    lo, hi = means[int(0.025 * draws)], means[int(0.975 * draws) - 1]
+    return f"{wins} better, {losses} worse, {n - wins - losses} same; MRR {sum(diffs) / n:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def evaluate(
+    engine: Engine, settings: Settings, split: str = "", ranks_out: dict[str, list[int | None]] | None = None
+) -> dict[str, Score]:
+    """Scores per method (and per kind for the three modes); `split`: "tune" (even lines), "test" (odd).
+    `ranks_out`, when given, receives each method's target rank per query."""
     items = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
     with read_tx(engine) as conn:
         pk_of = dict(conn.execute(text("SELECT id, pk FROM papers")).all())
@@ -116,6 +137,8 @@ def evaluate(engine: Engine, settings: Settings, split: str = "") -> dict[str, S
         sem = semantic.search(q.text, DEPTH)
         for name, fuse in variants.items():
             record(name, fuse(kw, sem), target, kind)
+    if ranks_out is not None:
+        ranks_out.update(runs)
     return {name: score(ranks) for name, ranks in {**runs, **by_kind}.items()}
 
 
@@ -149,13 +172,18 @@ def main() -> None:
             load_demo(engine)
         with read_tx(engine) as conn:
             papers = conn.execute(text("SELECT count(*) FROM papers")).scalar()
-        results = evaluate(engine, settings, args.split or "")
+        ranks: dict[str, list[int | None]] = {}
+        results = evaluate(engine, settings, args.split or "", ranks)
         engine.dispose()
     print(f"{papers} papers; queries: {args.split or 'all'}")
     print("| method | recall@1 | recall@10 | MRR | queries |")
     print("|---|---|---|---|---|")
     for name, s in results.items():
         print(s.row(name))
+    hybrid = ranks["hybrid (default: RRF k=10)"]
+    print()
+    for mode in ("keyword", "semantic"):
+        print(f"- hybrid against {mode}, per query: {paired(hybrid, ranks[mode])}")
 
 
 if __name__ == "__main__":
