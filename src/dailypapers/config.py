@@ -166,6 +166,9 @@ class Settings:
         help="e.g. `30`: of those, feature only the day's best few for this community, learned from its picks "
         "(docs/curation.md); 0: all of them",
     )
+    page_cache_mb: int = setting(
+        64, env="PAGE_CACHE_MB", help="memory for rendered pages per web process, in MiB (a quarter of it for searches and error pages)"
+    )
     page_cache_ttl: float = setting(
         0.5, env="PAGE_CACHE_TTL", help="seconds a web process may serve cached pages after another process's write"
     )

@@ -15,6 +15,7 @@ from dailypapers.store.db import read_tx
 from dailypapers.web import jobs_view
 from dailypapers.web.auth import check_csrf, render_personal, require_admin
 from dailypapers.web.errors import status_for
+from dailypapers.web.params import RowId
 from dailypapers.web.site import site_of
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -48,7 +49,7 @@ def users_page(request: Request, p: Annotated[int, Query(ge=0, le=100_000)] = 0)
 
 
 @router.post("/users/{user_pk}/role", dependencies=[Depends(check_csrf)])
-def change_role(request: Request, user_pk: int, role: RoleField) -> Response:
+def change_role(request: Request, user_pk: RowId, role: RoleField) -> Response:
     """Make a user a plain user, a curator or an admin. Admins cannot demote themselves."""
     admin = require_admin(request)
     try:
@@ -59,18 +60,18 @@ def change_role(request: Request, user_pk: int, role: RoleField) -> Response:
 
 
 @router.post("/users/{user_pk}/suspend", dependencies=[Depends(check_csrf)])
-def suspend(request: Request, user_pk: int) -> Response:
+def suspend(request: Request, user_pk: RowId) -> Response:
     """Suspend a user: they are signed out everywhere, cannot sign in, and their comments hide."""
     return _set_suspended(request, user_pk, True)
 
 
 @router.post("/users/{user_pk}/reinstate", dependencies=[Depends(check_csrf)])
-def reinstate(request: Request, user_pk: int) -> Response:
+def reinstate(request: Request, user_pk: RowId) -> Response:
     """Lift a suspension."""
     return _set_suspended(request, user_pk, False)
 
 
-def _set_suspended(request: Request, user_pk: int, suspended: bool) -> Response:
+def _set_suspended(request: Request, user_pk: RowId, suspended: bool) -> Response:
     admin = require_admin(request)
     try:
         target = membership.set_suspended(site_of(request).engine, admin, user_pk, suspended)
@@ -100,7 +101,7 @@ def jobs_page(request: Request) -> Response:
 
 
 @router.post("/jobs/{job_id}/retry", dependencies=[Depends(check_csrf)])
-def retry_job(request: Request, job_id: int) -> Response:
+def retry_job(request: Request, job_id: RowId) -> Response:
     """Run a failed job again now."""
     require_admin(request)
     site = site_of(request)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from feedgen.feed import FeedGenerator
 
 from dailypapers.sources.names import MAX_NAME, author_key, most_written, org_key, tex_to_unicode
@@ -18,11 +18,11 @@ from dailypapers.store.db import read_tx
 from dailypapers.web.atom import ATOM, add_entries
 from dailypapers.web.auth import serve_page
 from dailypapers.web.cards import card_context
+from dailypapers.web.params import PageParam
 from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(include_in_schema=False)
 
-PageParam = Annotated[int, Query(ge=0, le=10_000)]
 ATOM_ENTRIES = 50
 OTHER_SPELLINGS = 5
 

@@ -3,6 +3,12 @@
 Every write that changes what a page shows bumps `data_version` in the database. Each process
 reads that counter at most once per `ttl` seconds, so a page is at most `ttl` stale in a process
 that did not make the change itself; a process that writes calls `invalidate()` and sees it at once.
+
+Memory is bounded in bytes, not entries, and split in two segments so that what a stranger can vary
+freely (search results, where any text makes a new page, and error pages, where any id does) cannot
+push out the pages every reader shares (feeds, papers): each segment drops its least recently used
+entries past its own budget. A response
+larger than MAX_ITEM_SHARE of its segment is served but not kept. Keys are canonical (site.cache_key).
 """
 
 from __future__ import annotations
@@ -30,16 +36,45 @@ class Cached:
     status: int = 200
     gzipped: bytes | None = None  # the body gzipped once, for clients that accept it (web/transport.py)
 
+    def size(self) -> int:
+        """Bytes this entry holds (its body, the gzipped copy, and a fixed allowance for the rest)."""
+        return len(self.body) + (len(self.gzipped) if self.gzipped is not None else 0) + ENTRY_OVERHEAD
+
+
+ENTRY_OVERHEAD = 400  # bytes an entry costs besides its bodies: key, tuple, dataclass, headers
+MAX_ITEM_SHARE = 1 / 16  # a response larger than this share of its segment is not cached
+VARIED_SHARE = 0.25  # the share of the budget for pages a stranger can vary freely (searches, errors)
+PAGES, VARIED = "pages", "varied"
+
+
+class _Segment:
+    """One LRU of entries within a byte budget."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.entries: OrderedDict[str, tuple[int, float, Cached]] = OrderedDict()
+
+    def put(self, key: str, entry: tuple[int, float, Cached]) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2].size() + len(key)
+        self.entries[key] = entry
+        self.bytes += entry[2].size() + len(key)
+        while self.bytes > self.max_bytes and self.entries:
+            dropped_key, dropped = self.entries.popitem(last=False)
+            self.bytes -= dropped[2].size() + len(dropped_key)
+
 
 class PageCache:
-    def __init__(self, engine: Engine, *, ttl: float = 0.5, max_entries: int = 4096, max_age: float = 60.0) -> None:
+    def __init__(self, engine: Engine, *, ttl: float = 0.5, max_bytes: int = 64 << 20, max_age: float = 60.0) -> None:
         self._engine = engine
         self._ttl = ttl
-        self._max = max_entries
+        varied = int(max_bytes * VARIED_SHARE)
+        self._segments = {PAGES: _Segment(max_bytes - varied), VARIED: _Segment(varied)}
         # Pages that depend on the clock (/trending, this week) change without any write: re-render
         # every entry at least this often.
         self._max_age = max_age
-        self._entries: OrderedDict[str, tuple[int, float, Cached]] = OrderedDict()
         self._version = -1
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -57,39 +92,54 @@ class PageCache:
         """Forget the known version, so the next lookup reads it from the database."""
         self._checked = 0.0
 
-    def lookup(self, key: str) -> Cached | None:
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Per segment: (entries, bytes)."""
+        with self._lock:
+            return {name: (len(seg.entries), seg.bytes) for name, seg in self._segments.items()}
+
+    def lookup(self, key: str, segment: str = PAGES) -> Cached | None:
         version = self.version()
-        hit = self._entries.get(key)
+        seg = self._segments[segment]
+        hit = seg.entries.get(key)
+        if hit is None and segment == PAGES:  # an error page of a shared route lives with the varied ones
+            seg = self._segments[VARIED]
+            hit = seg.entries.get(key)
         if hit is None or hit[0] != version or time.monotonic() - hit[1] > self._max_age:
             return None
+        with self._lock:
+            if key in seg.entries:
+                seg.entries.move_to_end(key)
         return hit[2]
 
-    def store(self, key: str, version: int, body: bytes, media_type: str, status: int = 200) -> Cached:
+    def store(
+        self, key: str, version: int, body: bytes, media_type: str, status: int = 200, segment: str = PAGES
+    ) -> Cached:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         packed = transport.gzipped(body) if transport.compressible(media_type, len(body)) else None
         item = Cached(body, media_type, etag, status, packed)
-        with self._lock:
-            self._entries[key] = (version, time.monotonic(), item)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        seg = self._segments[segment if status == 200 else VARIED]
+        if item.size() + len(key) <= seg.max_bytes * MAX_ITEM_SHARE:
+            with self._lock:
+                seg.put(key, (version, time.monotonic(), item))
         return item
 
-    def get_or_render(self, key: str, render: Callable[[], tuple[bytes, str, int]]) -> Cached:
+    def get_or_render(
+        self, key: str, render: Callable[[], tuple[bytes, str, int]], segment: str = PAGES
+    ) -> Cached:
         """The cached response for `key`, rendering (and caching) it when missing or stale."""
-        hit = self.lookup(key)
+        hit = self.lookup(key, segment)
         if hit is not None:
             return hit
         # One render per key at a time: concurrent misses wait for it instead of rendering copies.
         with self._lock:
             key_lock = self._rendering.setdefault(key, threading.Lock())
         with key_lock:
-            hit = self.lookup(key)
+            hit = self.lookup(key, segment)
             if hit is not None:
                 return hit
             version = self._version
             body, media_type, status = render()
-            item = self.store(key, version, body, media_type, status)
+            item = self.store(key, version, body, media_type, status, segment)
         with self._lock:
             self._rendering.pop(key, None)
         return item

@@ -18,6 +18,7 @@ from dailypapers.comments.markdown import MAX_BODY
 from dailypapers.store.comments import CommentInfo
 from dailypapers.store.feed import PaperDetail
 from dailypapers.web.auth import check_csrf, rate_limit, require_user
+from dailypapers.web.params import RowId
 from dailypapers.web.site import Site, site_of
 
 router = APIRouter()
@@ -64,7 +65,7 @@ def _post(request: Request, paper_id: str, body: str, parent: int | None) -> Com
 
 @router.post("/papers/{paper_id:path}/comments", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def post_comment(
-    request: Request, paper_id: str, body: BodyField, parent: Annotated[int | None, Form()] = None
+    request: Request, paper_id: str, body: BodyField, parent: Annotated[RowId | None, Form()] = None
 ) -> Response:
     """Post a comment or a reply from the paper page."""
     info = _post(request, paper_id, body, parent)
@@ -72,7 +73,7 @@ def post_comment(
 
 
 @router.post("/comments/{pk}/edit", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def edit_comment(request: Request, pk: int, body: BodyField) -> Response:
+def edit_comment(request: Request, pk: RowId, body: BodyField) -> Response:
     """Change the text of one's own comment."""
     site = site_of(request)
     info = discussion.edit(site.engine, pk, require_user(request), body)
@@ -81,7 +82,7 @@ def edit_comment(request: Request, pk: int, body: BodyField) -> Response:
 
 
 @router.post("/comments/{pk}/delete", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def delete_comment(request: Request, pk: int) -> Response:
+def delete_comment(request: Request, pk: RowId) -> Response:
     """Delete one's own comment."""
     site = site_of(request)
     info = discussion.delete(site.engine, pk, require_user(request))
@@ -90,7 +91,7 @@ def delete_comment(request: Request, pk: int) -> Response:
     return _back(info.paper_id, f"comment-{info.parent_pk}" if info.parent_pk else "discussion")
 
 
-def _moderate(request: Request, pk: int, hidden: bool) -> Response:
+def _moderate(request: Request, pk: RowId, hidden: bool) -> Response:
     site = site_of(request)
     info = discussion.set_hidden(site.engine, pk, require_user(request), hidden)
     site.cache.invalidate()
@@ -98,20 +99,20 @@ def _moderate(request: Request, pk: int, hidden: bool) -> Response:
 
 
 @router.post("/comments/{pk}/hide", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def hide_comment(request: Request, pk: int) -> Response:
+def hide_comment(request: Request, pk: RowId) -> Response:
     """Hide a comment from everyone but its author and moderators (curators and admins)."""
     return _moderate(request, pk, True)
 
 
 @router.post("/comments/{pk}/unhide", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def unhide_comment(request: Request, pk: int) -> Response:
+def unhide_comment(request: Request, pk: RowId) -> Response:
     """Show a hidden comment again (curators and admins)."""
     return _moderate(request, pk, False)
 
 
 class NewComment(BaseModel):
     comment: str = Field(description=f"Markdown, at most {MAX_BODY:,} characters", max_length=MAX_BODY * 10)
-    parent: int | None = Field(default=None, description="The comment this replies to")
+    parent: RowId | None = Field(default=None, description="The comment this replies to")
 
 
 @router.post(

@@ -1,8 +1,75 @@
-"""Request size limit as plain ASGI middleware (no per-request overhead beyond a header check)."""
+"""Request limits as plain ASGI middleware: body size (no per-request overhead beyond a header check) and
+the nesting depth of JSON bodies."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_JSON_DEPTH = 32  # no request body of this API nests deeper than 4; parsers recurse per level
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_OPEN = np.zeros(256, dtype=np.int32)
+_OPEN[[ord("["), ord("{")]] = 1
+_OPEN[[ord("]"), ord("}")]] = -1
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings not counted)."""
+    skeleton = _JSON_STRING.sub(b"", body)
+    if not skeleton:
+        return 0
+    steps = _OPEN[np.frombuffer(skeleton, dtype=np.uint8)]
+    return int(np.cumsum(steps).max(initial=0))
+
+
+class JsonDepthLimit:
+    """Answer 400 to JSON bodies nested deeper than `max_depth`, before any parser recurses into them.
+
+    Python's JSON parser recurses once per level and fails with RecursionError (a 500) near a thousand;
+    every endpoint that reads JSON, through FastAPI's models or by hand, is covered here at once."""
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if json_depth(body) > self.max_depth:
+            await _refuse(send, 400, f"JSON body nested deeper than {self.max_depth} levels".encode())
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    async def receive() -> Message:
+        if messages:
+            return messages.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 class BodyLimit:
@@ -52,11 +119,15 @@ class BodyLimit:
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"error":"Request body too large"}'
+    await _refuse(send, 413, b"Request body too large")
+
+
+async def _refuse(send: Send, status: int, message: bytes) -> None:
+    body = b'{"error":"' + message + b'"}'
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -19,12 +19,12 @@ from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
 from dailypapers.web.cards import card_context
 from dailypapers.web.export import paper_markdown
+from dailypapers.web.params import PageParam
 from dailypapers.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
 
 SortParam = Annotated[str, Query(pattern="^(trending|new|stars|star-growth)$")]
-PageParam = Annotated[int, Query(ge=0, le=10_000)]
 CodeParam = Annotated[bool, Query(description="only papers with a code link")]
 CatParam = Annotated[
     list[str] | None, Query(description="arXiv categories (cs.CL; an archive, cs, for all its classes): any of them")

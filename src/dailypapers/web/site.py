@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import Request, Response
@@ -22,7 +22,7 @@ from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.sources.names import tex_to_unicode
 from dailypapers.web import transport
 from dailypapers.web.assets import static_url, swagger_url
-from dailypapers.web.cache import Cached, PageCache
+from dailypapers.web.cache import PAGES, VARIED, Cached, PageCache
 from dailypapers.web.mathtext import FILTERS as MATH_FILTERS
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class Site:
         env.globals.update(abs_url=abs_url, pdf_url=pdf_url, version=__version__, base_url=settings.base_url)
         env.globals.update(static_url=static_url, swagger_url=swagger_url)  # versioned links (web/assets.py)
         limits = RateLimits(settings.redis_url or "memory://")
-        cache = PageCache(engine, ttl=settings.page_cache_ttl)
+        cache = PageCache(engine, ttl=settings.page_cache_ttl, max_bytes=settings.page_cache_mb << 20)
         return cls(settings, engine, cache, env, limits, Searcher(engine, settings))
 
     def render(self, template: str, **context: Any) -> bytes:
@@ -172,12 +172,43 @@ def _etags(if_none_match: str) -> list[str]:
     return [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
 
 
+def cache_key(request: Request) -> tuple[str, str]:
+    """The page cache's key for a request, and its segment (web/cache.py).
+
+    Only the query parameters the route reads count, in a canonical order: the page a route renders
+    depends on nothing else, so `?junk=1` or reordered parameters must not make new entries. Routes that
+    take free text (`q`) go to the segment for pages a stranger can vary at will."""
+    route = request.scope.get("route")
+    known = _query_names(route) if route is not None else frozenset()
+    pairs = sorted(((k, v) for k, v in request.query_params.multi_items() if k in known), key=lambda kv: kv[0])
+    segment = VARIED if "q" in known else PAGES
+    return request.url.path + "?" + urlencode(pairs), segment
+
+
+def _query_names(route: Any) -> frozenset[str]:
+    """The query parameters `route` reads, remembered on the route (routes are not hashable)."""
+    known = getattr(route, "_dp_query_names", None)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    names: set[str] = set()
+    stack = [getattr(route, "dependant", None)]
+    while stack:  # the route's own parameters and its dependencies'
+        dependant = stack.pop()
+        if dependant is not None:
+            names.update(p.alias for p in getattr(dependant, "query_params", ()))
+            stack.extend(getattr(dependant, "dependencies", ()))
+    route._dp_query_names = frozenset(names)
+    return route._dp_query_names  # type: ignore[no-any-return]
+
+
 async def cached(request: Request, render: Callable[[], tuple[bytes, str, int]], variant: str = "") -> Response:
     """Serve from the page cache, rendering in a worker thread on a miss (`variant`: another copy of the same
     URL, e.g. without the subscribe banner)."""
     cache = site_of(request).cache
-    key = request.url.path + "?" + request.url.query + ("#" + variant if variant else "")
-    hit = cache.lookup(key)
+    key, segment = cache_key(request)
+    if variant:
+        key += "#" + variant
+    hit = cache.lookup(key, segment)
     if hit is None:
-        hit = await run_in_threadpool(cache.get_or_render, key, render)
+        hit = await run_in_threadpool(cache.get_or_render, key, render, segment)
     return respond(request, hit)
