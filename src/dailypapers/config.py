@@ -167,7 +167,9 @@ class Settings:
         "(docs/curation.md); 0: all of them",
     )
     page_cache_mb: int = setting(
-        64, env="PAGE_CACHE_MB", help="memory for rendered pages per web process, in MiB (a quarter of it for searches and error pages)"
+        64,
+        env="PAGE_CACHE_MB",
+        help="memory for rendered pages per web process, in MiB (a quarter of it for searches and error pages)",
     )
     page_cache_ttl: float = setting(
         0.5, env="PAGE_CACHE_TTL", help="seconds a web process may serve cached pages after another process's write"

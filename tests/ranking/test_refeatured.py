@@ -76,7 +76,7 @@ def test_a_refeatured_paper_shows_one_count_and_its_original_submitter(engine: E
             assert order_of(day_page) == [ASKCHEM, OTHER]  # 292+ beats 100 today
             trending = httpx.get(f"{base}/trending")
             assert count_on_card(trending, ASKCHEM) == expected and order_of(trending)[0] == ASKCHEM
-            items = httpx.get(f"{base}/api/daily_papers", params={"date": str(today)}).json()
+            items = httpx.get(f"{base}/api/daily_papers", params={"date": str(today), "sort": "trending"}).json()
             assert [(i["paper"]["id"], i["paper"]["upvotes"]) for i in items] == [(ASKCHEM, expected), (OTHER, 100)]
             info = httpx.get(f"{base}/api/papers/{ASKCHEM}").json()
             assert (info["upvotes"], info["hfUpvotes"]) == (expected, 292)

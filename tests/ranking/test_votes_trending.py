@@ -143,7 +143,7 @@ def test_api_upvote_with_token_and_hf_shapes(engine: Engine, tmp_path: Path) -> 
         assert r.status_code == 200 and r.json() == {"id": "2603.00001", "upvoted": True, "upvotes": 6}
         assert httpx.post(url, headers=auth).json()["upvotes"] == 6
         assert api_upvotes(base, "2603.00001") == 6
-        daily = httpx.get(f"{base}/api/daily_papers", params={"date": str(DAY)}).json()
+        daily = httpx.get(f"{base}/api/daily_papers", params={"date": str(DAY), "sort": "trending"}).json()
         assert [(i["paper"]["id"], i["paper"]["upvotes"]) for i in daily] == [("2603.00002", 9), ("2603.00001", 6)]
         r = httpx.delete(url, headers=auth)
         assert r.status_code == 200 and r.json() == {"id": "2603.00001", "upvoted": False, "upvotes": 5}

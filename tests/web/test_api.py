@@ -14,7 +14,7 @@ def hf(demo_server: str) -> HfApi:
 
 
 def test_list_daily_papers_by_date_is_sorted_by_upvotes(hf: HfApi) -> None:
-    papers = list(hf.list_daily_papers(date="2026-06-12"))
+    papers = list(hf.list_daily_papers(date="2026-06-12", sort="trending"))
     assert len(papers) == 30
     upvotes = [p.upvotes or 0 for p in papers]
     assert upvotes == sorted(upvotes, reverse=True)
@@ -40,8 +40,21 @@ def test_sort_published_and_submitter_filter(hf: HfApi) -> None:
     newest = list(hf.list_daily_papers(date="2026-06-12", sort="publishedAt"))
     dates = [p.published_at for p in newest]
     assert dates == sorted(dates, reverse=True)
+    # As on Hugging Face, no sort means publishedAt.
+    assert [p.id for p in hf.list_daily_papers(date="2026-06-12")] == [p.id for p in newest]
     mine = list(hf.list_daily_papers(submitter="taesiri"))
     assert len(mine) == 4 and all(p.submitted_by.username == "taesiri" for p in mine)
+
+
+def test_pages_are_linked_with_a_link_header(demo_server: str) -> None:
+    url = f"{demo_server}/api/daily_papers"
+    first = httpx.get(url, params={"month": "2026-07", "limit": 50, "junk": "x"})
+    link = first.headers["link"]
+    assert link.endswith('>; rel="next"') and "junk" not in link
+    following = httpx.get(link[1 : link.index(">")])
+    assert following.status_code == 200 and len(following.json()) == 5 and "link" not in following.headers
+    assert not {p["paper"]["id"] for p in first.json()} & {p["paper"]["id"] for p in following.json()}
+    assert "link" not in httpx.get(url, params={"date": "2026-07-31", "limit": 100}).headers
 
 
 def test_default_is_most_recent_days_first(hf: HfApi) -> None:

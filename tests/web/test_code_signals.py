@@ -51,7 +51,7 @@ def setup(engine: Engine) -> None:
 
 
 def ids(base: str, **params: str) -> list[str]:
-    r = httpx.get(f"{base}/api/daily_papers", params={"date": DAY.isoformat(), **params})
+    r = httpx.get(f"{base}/api/daily_papers", params={"date": DAY.isoformat(), "sort": "trending", **params})
     assert r.status_code == 200, r.text
     return [item["paper"]["id"] for item in r.json()]
 

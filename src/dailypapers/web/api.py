@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -16,10 +17,12 @@ from dailypapers.sources.seed import LOCAL_PREFIX
 from dailypapers.store import feed
 from dailypapers.store.db import read_tx
 from dailypapers.web import hf_shapes
+from dailypapers.web.cache import Rendered
 from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(prefix="/api", tags=["papers"])
 _JSON = "application/json"
+MAX_OFFSET = 100_000 * 100  # the last page `p` and `limit` can reach
 _SORTS = {"publishedAt": "new", "trending": "trending", "stars": "stars", "starGrowth": "star-growth"}
 
 
@@ -28,8 +31,8 @@ def _dump(value: object) -> bytes:
 
 
 def render_daily(
-    site: Site, period: tuple[str, str] | None, sort: str, p: int, limit: int, only: feed.Filter
-) -> tuple[bytes, str, int]:
+    site: Site, period: tuple[str, str] | None, sort: str, p: int, limit: int, only: feed.Filter, next_url: str
+) -> Rendered:
     span: Period | None = None
     if period:
         try:
@@ -38,8 +41,11 @@ def render_daily(
             raise HTTPException(422, str(exc)) from exc
     params = TrendingParams.from_settings(site.settings)
     with read_tx(site.engine) as conn:
-        entries = order.ordered(conn, params, span, sort=sort, limit=limit, offset=p * limit, only=only)
-    return _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries]), _JSON, 200
+        entries = order.ordered(conn, params, span, sort=sort, limit=limit + 1, offset=p * limit, only=only)
+    body = _dump([hf_shapes.daily_item(e, site.settings.base_url) for e in entries[:limit]])
+    # Hugging Face pages this list with a Link header, as GitHub does; clients follow rel="next".
+    more = len(entries) > limit and (p + 1) * limit <= MAX_OFFSET
+    return body, _JSON, 200, ((("Link", f'<{next_url}>; rel="next"'),) if more else ())
 
 
 @router.get("/daily_papers", summary="Papers featured on a day, week or month")
@@ -54,17 +60,17 @@ async def daily_papers(
         list[str] | None,
         Query(description="arXiv categories, repeated or comma-separated (cs.CL; cs for all of cs.*): any of them"),
     ] = None,
-    sort: Literal["publishedAt", "trending", "stars", "starGrowth"] = "trending",
+    sort: Literal["publishedAt", "trending", "stars", "starGrowth"] = "publishedAt",
     p: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     """Featured papers, like `huggingface_hub.HfApi.list_daily_papers`.
 
-    `sort=trending` ranks by upvotes within a day and by the trending score (docs/ranking.md) across
-    days; `sort=publishedAt` puts the newest papers first; `sort=stars` the most starred GitHub
-    repositories, `sort=starGrowth` the most stars gained over the last 7 days (docs/github.md). With no
-    period, recent days come first. `hasCode=true` keeps only papers with a code link; `cat=cs.CL`
-    (repeated, `cat=cs.CL&cat=cs.LG`, or comma-separated) only papers in any of those arXiv categories
+    `sort=publishedAt` (the default, as on Hugging Face) puts the newest papers first; `sort=trending`
+    ranks by upvotes within a day and by the trending score (docs/ranking.md) across days; `sort=stars`
+    the most starred GitHub repositories, `sort=starGrowth` the most stars gained over the last 7 days
+    (docs/github.md). With no period, recent days come first. `hasCode=true` keeps only papers with a code
+    link; `cat=cs.CL` (repeated, `cat=cs.CL&cat=cs.LG`, or comma-separated) only papers in any of those arXiv categories
     (an archive, `cat=cs`, stands for all its classes). Hugging Face's API has no such filter.
     """
     given = [(k, v) for k, v in (("day", date), ("week", week), ("month", month)) if v is not None]
@@ -72,9 +78,12 @@ async def daily_papers(
         raise HTTPException(422, "give at most one of date, week and month")
     how = _SORTS[sort]
     only = feed.Filter(submitter=submitter, has_code=has_code, categories=filter_categories(cat or ()))
-    return await cached(
-        request, lambda: render_daily(site_of(request), given[0] if given else None, how, p, limit, only)
-    )
+    site = site_of(request)
+    named = {"date": date, "week": week, "month": month, "submitter": submitter, "sort": sort, "limit": limit}
+    query = [(k, str(v)) for k, v in named.items() if v is not None] + [("cat", c) for c in cat or ()]
+    query += [("hasCode", "true")] * has_code + [("p", str(p + 1))]
+    next_url = f"{site.settings.base_url}{request.url.path}?{urlencode(query)}"
+    return await cached(request, lambda: render_daily(site, given[0] if given else None, how, p, limit, only, next_url))
 
 
 def check_paper_id(paper_id: str) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from dailypapers.periods import BadPeriod, Period, parse, period_of
 from dailypapers.ranking import order
@@ -22,6 +23,7 @@ from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter(include_in_schema=False)
 ATOM = "application/atom+xml; charset=utf-8"
+_NS = "http://www.w3.org/2005/Atom"
 
 
 def _at(day: dt.date) -> dt.datetime:
@@ -33,6 +35,7 @@ CatParam = Annotated[list[str] | None, Query()]
 
 def render_atom(site: Site, period: Period | None, cats: tuple[str, ...] = ()) -> tuple[bytes, str, int]:
     base = site.settings.base_url
+    latest_feed = period is None
     with read_tx(site.engine) as conn:
         if period is None:
             latest = feed.latest_day(conn)
@@ -43,16 +46,33 @@ def render_atom(site: Site, period: Period | None, cats: tuple[str, ...] = ()) -
     fg = FeedGenerator()
     query = "?" + "&".join(f"cat={c}" for c in cats) if cats else ""  # checked names: nothing to escape
     page = f"{base}{period.path}" if period else f"{base}/"
-    fg.id(page + query)
+    self_url = (f"{base}/feed.atom" if latest_feed or not period else f"{page.rstrip('/')}/feed.atom") + query
+    # A feed's id never changes (RFC 4287 4.2.6): a period's page, or for the latest day the feed itself.
+    fg.id(self_url if latest_feed else page + query)
     title = f"Daily Papers: {period.label}" if period else "Daily Papers"
     fg.title(f"{title} ({', '.join(cats)})" if cats else title)
     fg.subtitle("Trending research papers, by AK and the research community")
     fg.link(href=page + query, rel="alternate")
-    fg.link(href=(f"{page.rstrip('/')}/feed.atom" if period else f"{base}/feed.atom") + query, rel="self")
+    fg.link(href=self_url, rel="self")
     fg.language("en")
     fg.updated(_at(period.end) if period else dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
     add_entries(fg, entries, base)
-    return fg.atom_str(pretty=True), ATOM, 200
+    return atom_bytes(fg), ATOM, 200
+
+
+def atom_bytes(fg: FeedGenerator) -> bytes:
+    """The feed as Atom, with its entries' links as they were added.
+
+    feedgen 1.0 writes an entry link's `href` only, so every link read as `rel="alternate"` with no
+    type: two alternates of one type, which RFC 4287 4.1.1 forbids. Its links are written again here."""
+    root = etree.fromstring(fg.atom_str(pretty=False))
+    for entry, item in zip(root.iter(f"{{{_NS}}}entry"), reversed(fg.entry()), strict=True):
+        elements = entry.findall(f"{{{_NS}}}link")
+        for element, link in zip(elements, item.link(), strict=True):
+            for name in ("rel", "type", "title"):
+                if link.get(name):
+                    element.set(name, link[name])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def add_entries(fg: FeedGenerator, entries: list[Entry], base: str) -> None:
@@ -63,9 +83,9 @@ def add_entries(fg: FeedGenerator, entries: list[Entry], base: str) -> None:
         url = f"{base}/papers/{e.id}"
         item.id(url)
         item.title(plain_text(e.title))
-        item.link(href=url, rel="alternate")
+        item.link(href=url, rel="alternate", type="text/html")
         if not e.local:
-            item.link(href=abs_url(e.id), rel="related", title="arXiv")
+            item.link(href=abs_url(e.id), rel="related", type="text/html", title="arXiv")
         for a in e.authors[:20] or [{"name": "Unknown"}]:
             item.author(name=plain_text(a["name"]))
         item.summary(plain_text(e.abstract or e.title))

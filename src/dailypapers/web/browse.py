@@ -15,7 +15,7 @@ from feedgen.feed import FeedGenerator
 from dailypapers.sources.names import MAX_NAME, author_key, most_written, org_key, tex_to_unicode
 from dailypapers.store import paper_names
 from dailypapers.store.db import read_tx
-from dailypapers.web.atom import ATOM, add_entries
+from dailypapers.web.atom import ATOM, add_entries, atom_bytes
 from dailypapers.web.auth import serve_page
 from dailypapers.web.cards import card_context
 from dailypapers.web.params import PageParam
@@ -114,7 +114,7 @@ def render_org_atom(site: Site, name: str) -> tuple[bytes, str, int]:
     newest = max(days) if days else dt.date(1970, 1, 1)
     fg.updated(dt.datetime(newest.year, newest.month, newest.day, tzinfo=dt.UTC))
     add_entries(fg, entries, base)
-    return fg.atom_str(pretty=True), ATOM, 200
+    return atom_bytes(fg), ATOM, 200
 
 
 @router.get("/orgs/{name}/feed.atom")

@@ -35,11 +35,15 @@ class Cached:
     etag: str
     status: int = 200
     gzipped: bytes | None = None  # the body gzipped once, for clients that accept it (web/transport.py)
+    headers: tuple[tuple[str, str], ...] = ()  # headers of this response besides the usual (e.g. `Link`)
 
     def size(self) -> int:
         """Bytes this entry holds (its body, the gzipped copy, and a fixed allowance for the rest)."""
         return len(self.body) + (len(self.gzipped) if self.gzipped is not None else 0) + ENTRY_OVERHEAD
 
+
+# What a render function returns: body, media type, status, and optionally headers of its own.
+Rendered = tuple[bytes, str, int] | tuple[bytes, str, int, tuple[tuple[str, str], ...]]
 
 ENTRY_OVERHEAD = 400  # bytes an entry costs besides its bodies: key, tuple, dataclass, headers
 MAX_ITEM_SHARE = 1 / 16  # a response larger than this share of its segment is not cached
@@ -112,20 +116,25 @@ class PageCache:
         return hit[2]
 
     def store(
-        self, key: str, version: int, body: bytes, media_type: str, status: int = 200, segment: str = PAGES
+        self,
+        key: str,
+        version: int,
+        body: bytes,
+        media_type: str,
+        status: int = 200,
+        segment: str = PAGES,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> Cached:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         packed = transport.gzipped(body) if transport.compressible(media_type, len(body)) else None
-        item = Cached(body, media_type, etag, status, packed)
+        item = Cached(body, media_type, etag, status, packed, headers)
         seg = self._segments[segment if status == 200 else VARIED]
         if item.size() + len(key) <= seg.max_bytes * MAX_ITEM_SHARE:
             with self._lock:
                 seg.put(key, (version, time.monotonic(), item))
         return item
 
-    def get_or_render(
-        self, key: str, render: Callable[[], tuple[bytes, str, int]], segment: str = PAGES
-    ) -> Cached:
+    def get_or_render(self, key: str, render: Callable[[], Rendered], segment: str = PAGES) -> Cached:
         """The cached response for `key`, rendering (and caching) it when missing or stale."""
         hit = self.lookup(key, segment)
         if hit is not None:
@@ -138,8 +147,10 @@ class PageCache:
             if hit is not None:
                 return hit
             version = self._version
-            body, media_type, status = render()
-            item = self.store(key, version, body, media_type, status, segment)
+            rendered = render()
+            body, media_type, status = rendered[:3]
+            extra = rendered[3] if len(rendered) > 3 else ()
+            item = self.store(key, version, body, media_type, status, segment, extra)
         with self._lock:
             self._rendering.pop(key, None)
         return item

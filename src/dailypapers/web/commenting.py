@@ -8,18 +8,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+import orjson
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from dailypapers.comments import discussion
 from dailypapers.comments.discussion import ThreadComment
 from dailypapers.comments.markdown import MAX_BODY
+from dailypapers.store import feed
 from dailypapers.store.comments import CommentInfo
+from dailypapers.store.db import read_tx
 from dailypapers.store.feed import PaperDetail
+from dailypapers.web.api import check_paper_id
 from dailypapers.web.auth import check_csrf, rate_limit, require_user
 from dailypapers.web.params import RowId
-from dailypapers.web.site import Site, site_of
+from dailypapers.web.site import Site, cached, site_of
 
 router = APIRouter()
 # Generous: the rules say clearly when a body is over MAX_BODY; this only stops absurd posts early.
@@ -113,6 +117,29 @@ def unhide_comment(request: Request, pk: RowId) -> Response:
 class NewComment(BaseModel):
     comment: str = Field(description=f"Markdown, at most {MAX_BODY:,} characters", max_length=MAX_BODY * 10)
     parent: RowId | None = Field(default=None, description="The comment this replies to")
+
+
+def render_api_comments(site: Site, paper_id: str) -> tuple[bytes, str, int]:
+    with read_tx(site.engine) as conn:
+        detail = feed.paper_detail(conn, paper_id)
+        if detail is None:
+            raise HTTPException(404, f"Paper {paper_id} not found")
+        shown = discussion.thread(conn, detail.entry.pk, None)
+    items = []
+    for top in shown:
+        for c in (top, *top.replies):
+            item = comment_json(c)
+            if not c.readable:  # a deleted comment kept as the head of its replies
+                item.update(comment=None, html=None, author=None)
+            items.append(item)
+    return orjson.dumps(items), "application/json", 200
+
+
+@router.get("/api/papers/{paper_id:path}/comments", tags=["community"], summary="A paper's comments")
+async def api_comments(request: Request, paper_id: str) -> Response:
+    """A paper's public discussion, oldest first, each reply after its parent (`parent` is its id)."""
+    canonical = check_paper_id(paper_id)
+    return await cached(request, lambda: render_api_comments(site_of(request), canonical))
 
 
 @router.post(

@@ -4,9 +4,11 @@ handlers, and requests that fail validation. The JSON API answers `{"error": ...
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from dailypapers.problems import BadRequest, Forbidden, NotFound, Problem, Unavailable, Unprocessable
 from dailypapers.web.site import HTML_HEADERS, Site
@@ -52,9 +54,12 @@ def install(app: FastAPI) -> None:
     async def refused(request: Request, exc: Problem) -> Response:
         return error_response(request, status_for(exc, api=is_api(request)), str(exc))
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(HTTPException)  # Starlette's: FastAPI's and the router's own (404, 405)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(request, exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -66,3 +71,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(request, 404, getattr(exc, "detail", "Not found"))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (HEAD wherever GET is, as web/transport.py does), for a
+    405's `Allow`: the router names only the methods of the first route whose path matched. Each method is
+    tried against the routes as the router would (included routers match as one route in FastAPI)."""
+    methods = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return methods
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

@@ -22,7 +22,7 @@ from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.sources.names import tex_to_unicode
 from dailypapers.web import transport
 from dailypapers.web.assets import static_url, swagger_url
-from dailypapers.web.cache import PAGES, VARIED, Cached, PageCache
+from dailypapers.web.cache import PAGES, VARIED, Cached, PageCache, Rendered
 from dailypapers.web.mathtext import FILTERS as MATH_FILTERS
 
 if TYPE_CHECKING:
@@ -160,6 +160,7 @@ def respond(request: Request, item: Cached, extra_headers: dict[str, str] | None
     headers["ETag"] = etag
     if item.media_type.startswith("text/html"):
         headers.update(HTML_HEADERS)
+    headers.update(item.headers)
     if extra_headers:
         headers.update(extra_headers)
     if item.status == 200 and item.etag in _etags(request.headers.get("if-none-match", "")):
@@ -201,7 +202,7 @@ def _query_names(route: Any) -> frozenset[str]:
     return route._dp_query_names  # type: ignore[no-any-return]
 
 
-async def cached(request: Request, render: Callable[[], tuple[bytes, str, int]], variant: str = "") -> Response:
+async def cached(request: Request, render: Callable[[], Rendered], variant: str = "") -> Response:
     """Serve from the page cache, rendering in a worker thread on a miss (`variant`: another copy of the same
     URL, e.g. without the subscribe banner)."""
     cache = site_of(request).cache
