@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from typer.testing import CliRunner
 from dailypapers.cli.users import users_app
 from dailypapers.config import Settings
 from dailypapers.curation import featuring
+from dailypapers.ingest import lookup
 from dailypapers.ingest.importer import ImportReport, ingest_items
-from dailypapers.ingest.lookup import LOOKUP_RETRIES, ArxivUnreachable, find_or_fetch
+from dailypapers.ingest.lookup import LOOKUP_RETRIES, ArxivUnreachable, find_or_fetch, stored_paper_id
 from dailypapers.problems import NotFound
 from dailypapers.sources.arxiv_ids import InvalidArxivId
 from dailypapers.sources.record import Listing, PaperRecord
@@ -30,7 +32,7 @@ from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.schema import DailyListing
 from tests.support.harvest import recorded
 from tests.support.postgres import free_port
-from tests.support.replay import ReplayServer, Reply, status
+from tests.support.replay import STALL, ReplayServer, Reply, status
 from tests.support.server import serve_app
 from tests.support.visitor import Visitor as BaseVisitor
 
@@ -211,6 +213,18 @@ def test_arxiv_unreachable_is_502_with_a_clear_message(site: Site) -> None:
     assert len(site.arxiv.requests(API)) == 1 + LOOKUP_RETRIES
     log = site.arxiv.requests(API)
     assert all(b.at - a.at >= 0.009 for a, b in zip(log, log[1:], strict=False))  # spaced out, politely
+
+
+def test_a_hung_arxiv_is_answered_within_the_lookup_deadline(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lookup, "LOOKUP_DEADLINE", 2.0)  # 15 s in production; the request timeout stays 30 s
+    site.arxiv.inject_from(1, STALL)
+    ada = site.visitor("ada")
+    started = time.monotonic()
+    r = ada.submit("2901.00004")
+    took = time.monotonic() - started
+    assert r.status_code == 502 and "no answer within 2 s" in error_of(r), error_of(r)
+    assert took < 4.0, took
+    assert stored_paper_id(site.engine, "2901.00004") is None
 
 
 def test_second_submission_the_same_day_is_told_it_is_there(site: Site) -> None:

@@ -92,7 +92,8 @@ def load_replay_data(path: Path) -> list[Exchange]:
 
 @dataclass(frozen=True)
 class Reply:
-    """What to answer: `kind` is "ok" (a normal response), "cut" or "truncate"."""
+    """What to answer: `kind` is "ok" (a normal response), "cut", "truncate" or "stall" (say nothing for
+    STALL_SECONDS, as a server that accepted the connection and hung)."""
 
     body: bytes = b""
     status: int = 200
@@ -108,6 +109,8 @@ def status(code: int, retry_after: str | None = None, body: bytes = b"") -> Repl
 
 
 CUT = Reply(kind="cut")
+STALL = Reply(kind="stall")
+STALL_SECONDS = 60.0
 TRUNCATE = Reply(kind="truncate")
 
 
@@ -216,6 +219,10 @@ class ReplayServer:
                     self.send_header("ETag", etag)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                if reply.kind == "stall":
+                    time.sleep(STALL_SECONDS)
+                    self.close_connection = True
                     return
                 if reply.kind == "cut":
                     self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Ty")

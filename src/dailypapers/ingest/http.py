@@ -69,11 +69,14 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._last: float | None = None
 
-    def wait(self) -> float:
-        """Block until the next request may start; returns the start time it recorded."""
+    def wait(self, until: float | None = None) -> float | None:
+        """Block until the next request may start; returns the start time it recorded. With `until` (a time
+        of `clock`), returns None at once, recording nothing, when the turn would come later than that."""
         with self._lock:
             if self._last is not None:
                 delay = self._last + self.interval - self.clock()
+                if until is not None and self.clock() + max(0.0, delay) > until:
+                    return None
                 if delay > 0:
                     self.sleep(delay)
             self._last = self.clock()
@@ -122,8 +125,13 @@ class PoliteClient:
         user_agent: str = USER_AGENT,
         follow_redirects: bool = True,
         max_wait: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.max_retries = max(0, settings.max_retries)
+        # Seconds one `get` may take in all (turns, attempts, backoff), for a person waiting on the answer.
+        self.deadline = deadline
+        self.clock = clock
+        self.request_timeout = settings.request_timeout
         self.max_wait = max_wait  # a longer wait before a retry (a server's Retry-After) raises FetchError instead
         self.sleep = sleep
         self.wallclock = wallclock
@@ -170,9 +178,16 @@ class PoliteClient:
         """
         request = self._http.build_request("GET", url, params=params, headers=headers)
         shown = str(request.url)
+        end = None if self.deadline is None else self.clock() + self.deadline
         attempt = 0
         while True:
-            self.limiter.wait()
+            if end is not None:
+                if self.limiter.wait(until=end - 1.0) is None:
+                    raise FetchError(shown, f"no answer within {self.deadline:.0f} s (other requests first)")
+                timeout = min(self.request_timeout, end - self.clock())
+                request = self._http.build_request("GET", url, params=params, headers=headers, timeout=timeout)
+            else:
+                self.limiter.wait()
             with self._count_lock:
                 self.requests += 1
             retry_after: float | None = None
@@ -197,6 +212,10 @@ class PoliteClient:
             if attempt > self.max_retries:
                 raise FetchError(shown, reason, status=status, attempts=attempt, retry_after=retry_after) from cause
             wait = self.backoff(attempt) if retry_after is None else retry_after
+            if end is not None and self.clock() + wait >= end - 1.0:
+                raise FetchError(
+                    shown, f"{reason}; no answer within {self.deadline:.0f} s", status=status, attempts=attempt
+                ) from cause
             if self.max_wait is not None and wait > self.max_wait:
                 raise FetchError(
                     shown, f"{reason}; asked to wait {wait:.0f} s", status=status, attempts=attempt, retry_after=wait

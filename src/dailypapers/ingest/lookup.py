@@ -26,8 +26,10 @@ from dailypapers.store.db import read_tx
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-# A person is waiting for the answer: retry less than a harvest would (backoff doubles each time).
+# A person is waiting for the answer: retry less than a harvest would (backoff doubles each time), and
+# answer within LOOKUP_DEADLINE seconds whatever arXiv does (waiting turns, attempts and backoff in all).
 LOOKUP_RETRIES = 2
+LOOKUP_DEADLINE = 15.0
 
 _limiters: dict[tuple[str, float], RateLimiter] = {}
 _limiters_lock = threading.Lock()
@@ -68,7 +70,7 @@ def _client(settings: Settings, client: PoliteClient | None) -> AbstractContextM
     if client is not None:
         return nullcontext(client)
     polite = dataclasses.replace(settings, max_retries=min(settings.max_retries, LOOKUP_RETRIES))
-    return PoliteClient(polite, limiter=shared_limiter(settings))
+    return PoliteClient(polite, limiter=shared_limiter(settings), deadline=LOOKUP_DEADLINE)
 
 
 def find_or_fetch(engine: Engine, settings: Settings, arxiv_id: str, client: PoliteClient | None = None) -> str | None:
