@@ -79,6 +79,20 @@ def test_head_answers_every_get_route_as_get_without_a_body(site: str, tmp_path:
     assert httpx.head(f"{site}/signout").status_code == httpx.get(f"{site}/signout").status_code
 
 
+def test_every_html_page_carries_the_security_headers(site: str, tmp_path: Path) -> None:
+    paths = [*get_paths(tmp_path), "/nowhere", "/papers/not-an-id", "/month/0000-13"]  # and error pages
+    with httpx.Client(base_url=site, timeout=60) as client:
+        for path in paths:
+            r = client.get(path)
+            if not r.headers.get("content-type", "").startswith("text/html"):
+                continue
+            for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+                assert name in r.headers, (path, name)
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+            assert "strict-transport-security" not in r.headers  # plain http here
+    assert "/docs" in paths
+
+
 @pytest.mark.parametrize(
     ("path", "media_type"),
     [
