@@ -30,6 +30,7 @@ from dailypapers.web import (
     digest_preview,
     errors,
     media,
+    openapi_doc,
     pages,
     profile_pages,
     search,
@@ -132,6 +133,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     for router in ROUTERS:
         app.include_router(router)
+    openapi_doc.install(app)
     app.mount(SWAGGER_PREFIX, VersionedStatic(directory=SWAGGER_UI), name="swagger-ui")  # before /static
     app.mount("/static", VersionedStatic(directory=STATIC), name="static")
     app.add_middleware(JsonDepthLimit)  # inside BodyLimit: it reads bodies already bounded in size
