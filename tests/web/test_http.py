@@ -193,3 +193,10 @@ def test_api_docs_render_offline_in_a_browser(browser: Browser, site: str, artif
     page.screenshot(path=str(artifacts / "api-docs.png"))
     context.close()
     assert elsewhere == [] and problems == []
+
+
+def test_hsts_only_when_the_public_url_is_https(demo_engine: Engine) -> None:
+    with serve_app(demo_engine, rate_limits=False, base_url="https://papers.example.org") as base:
+        page = httpx.get(f"{base}/signin")
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        assert "strict-transport-security" not in httpx.get(f"{base}/api/daily_papers").headers  # HTML only
