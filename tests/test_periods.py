@@ -7,7 +7,18 @@ import datetime as dt
 import pytest
 
 from dailypapers.digest.compose import digest_period, ledger_key
-from dailypapers.periods import BadPeriod, Period, latest_complete, neighbours, parse, period_of
+from dailypapers.periods import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    BadPeriod,
+    Period,
+    in_range,
+    latest_complete,
+    neighbours,
+    parse,
+    period_of,
+)
+from dailypapers.ranking.score import reference_time
 
 
 @pytest.mark.parametrize(
@@ -40,6 +51,15 @@ def test_parse_gives_the_period_its_key_and_its_page(
         ("month", "2026-13", "YYYY-MM"),
         ("month", "0000-01", "YYYY-MM"),
         ("year", "2026", "one of day, week, month"),
+        ("day", "٢٠٢٦-٠١-٠١", "YYYY-MM-DD"),  # other scripts' digits
+        ("day", "9999-12-31", "dates must lie in the years 1900 to 2999, got '9999-12-31'"),
+        ("week", "9999-W52", "years 1900 to 2999"),
+        ("month", "9999-12", "years 1900 to 2999"),
+        ("day", "0001-01-01", "years 1900 to 2999"),
+        ("week", "0001-W01", "years 1900 to 2999"),
+        ("month", "1899-12", "years 1900 to 2999"),
+        ("day", "3000-01-01", "years 1900 to 2999"),
+        ("week", "3000-W01", "years 1900 to 2999"),  # its Monday is in 2999, its year is not
     ],
 )
 def test_bad_periods_are_refused_naming_what_is_wrong(kind: str, text: str, says: str) -> None:
@@ -88,3 +108,36 @@ def test_a_digest_mails_the_periods_of_the_feed() -> None:
         digest_period("monthly")
     with pytest.raises(ValueError, match="no such ISO week"):
         digest_period("weekly", "2026-W60")
+
+
+def test_the_first_and_last_periods_of_the_years_covered_and_their_date_arithmetic() -> None:
+    assert (FIRST_YEAR, LAST_YEAR) == (1900, 2999)
+    first = [parse("day", "1900-01-01"), parse("week", "1900-W01"), parse("month", "1900-01")]
+    last = [parse("day", "2999-12-31"), parse("week", "2999-W52"), parse("month", "2999-12")]
+    assert [p.start for p in first] == [dt.date(1900, 1, 1)] * 3
+    assert [p.end for p in last] == [dt.date(2999, 12, 31), dt.date(2999, 12, 29), dt.date(2999, 12, 31)]
+    for period in first + last:
+        for kind in ("day", "week", "month"):
+            assert period.containing(kind).start <= period.start
+        assert reference_time(period.end) <= dt.datetime.now(dt.UTC)  # the day after its end: no overflow
+    assert period_of("week", dt.date(2999, 12, 31)).end == dt.date(3000, 1, 5)  # a week may end past the years
+
+
+@pytest.mark.parametrize("day", [dt.date(1, 1, 1), dt.date(1899, 12, 31), dt.date(3000, 1, 1), dt.date(9999, 12, 31)])
+def test_no_period_holds_a_day_outside_the_years(day: dt.date) -> None:
+    assert not in_range(day)
+    for kind in ("day", "week", "month"):
+        with pytest.raises(BadPeriod, match=f"got '{day.isoformat()}'"):
+            period_of(kind, day)
+
+
+def test_neighbours_outside_the_years_are_no_periods() -> None:
+    """A day stored before the limits were checked (dated 9999-12-31) is no neighbour: it has no page."""
+    month = parse("month", "2999-12")
+    assert neighbours(month, lambda _: dt.date(1, 1, 1), lambda _: dt.date(9999, 12, 31)) == (None, None)
+    assert neighbours(month, lambda _: dt.date(1900, 1, 3), lambda _: None) == (parse("month", "1900-01"), None)
+
+
+def test_a_period_is_written_as_text() -> None:
+    with pytest.raises(BadPeriod, match="a day is written as text, not int"):
+        parse("day", 20260101)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import lxml.html
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
@@ -49,11 +50,52 @@ def test_subscribe_confirm_digest_once_unsubscribe(engine: Engine, tmp_path: Pat
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "Sparse retrieval" in html and f"{base}/papers/2601.00001" in html and "/subscribe/manage?token=" in html
         unsubscribe = digest["List-Unsubscribe"].strip("<>")
+        assert unsubscribe in html  # the mail's own unsubscribe link is the header's
+        for _ in range(2):  # a mail scanner opening the link (twice, without cookies) unsubscribes no one
+            r = httpx.get(unsubscribe)
+            assert r.status_code == 200 and "Unsubscribe?" in r.text and "no more digests" not in r.text
+        assert active(engine, "ada@example.org")
         r = httpx.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})  # RFC 8058, no cookies, no CSRF
         assert r.status_code == 200 and "no more digests" in r.text
+        assert not active(engine, "ada@example.org")
         add_papers(engine, DAY.replace(day=6), ("2601.00002", "Retrieval again", "cs.IR", 1))
         assert run(engine, settings, day=DAY.replace(day=6)).sent == []
         assert len(smtp.messages) == 2
+
+
+def active(engine: Engine, email: str) -> bool:
+    with read_tx(engine) as conn:
+        sub = subscribers.by_email(conn, email)
+    return sub is not None and sub.active
+
+
+def test_the_unsubscribe_link_asks_and_its_button_unsubscribes_without_a_session(
+    engine: Engine, tmp_path: Path
+) -> None:
+    pk = confirmed(engine, "ada@example.org")
+    link = links.unsubscribe_url(settings_for(tmp_path), pk, "ada@example.org")
+    path = link[link.index("/unsubscribe") :]
+    with serve_app(engine, tmp_path, rate_limits=False) as base:
+        asked = httpx.get(base + path)
+        assert asked.status_code == 200 and asked.headers["referrer-policy"] == "no-referrer"
+        assert "Stop the daily Daily Papers digest to <strong>ada@example.org</strong>?" in asked.text
+        assert httpx.head(base + path).status_code in (200, 405) and active(engine, "ada@example.org")
+        form = lxml.html.fromstring(asked.text).cssselect("main form")[0]
+        assert form.get("method") == "post" and form.get("action") == path
+        fields = {i.get("name"): i.get("value") for i in form.cssselect("input")}
+        assert fields == {"List-Unsubscribe": "One-Click"}  # no CSRF token: the signed link is the authority
+        assert form.cssselect("button")[0].text_content() == "Unsubscribe"
+        assert active(engine, "ada@example.org")
+
+        done = httpx.post(base + form.get("action"), data=fields)  # the button, as a browser without JS sends it
+        assert done.status_code == 200 and "ada@example.org will get no more digests" in done.text
+        assert not active(engine, "ada@example.org")
+        again = httpx.get(base + path)
+        assert again.status_code == 200 and "Already unsubscribed" in again.text
+        assert not lxml.html.fromstring(again.text).cssselect("main form")
+        assert httpx.post(base + path, data=fields).status_code == 200  # twice is no error
+        forged = links.subscriber_token("another-secret", "unsubscribe", pk, "ada@example.org")
+        assert httpx.post(f"{base}/unsubscribe?token={forged}", data=fields).status_code == 400
 
 
 def test_known_and_new_addresses_get_the_same_answer(engine: Engine, tmp_path: Path) -> None:

@@ -412,20 +412,6 @@ def test_bad_lines_are_rejected_naming_file_and_line_and_the_rest_imports(engine
         assert set(conn.execute(text("SELECT id FROM papers")).scalars()) == ids
 
 
-def test_a_one_megabyte_abstract_imports_whole(engine: Engine, tmp_path: Path) -> None:
-    obj = kaggle_objects()[0]
-    abstract = " ".join(["We study diphoton production at https://github.com/big/abstract."] * 16_000)
-    assert len(abstract) > 1_000_000
-    authors = [[f"Author{i}", "A.", ""] for i in range(2000)]
-    report = import_file(
-        engine, write_jsonl(tmp_path / "big.jsonl", [{**obj, "abstract": abstract, "authors_parsed": authors}])
-    )
-    assert counts(report) == (1, 0, 0, 0)
-    p = one(engine, obj["id"])
-    assert p.abstract == abstract and len(p.authors) == 2000
-    assert p.code_urls == ["https://github.com/big/abstract"]
-
-
 def test_oversized_short_columns_are_rejected_on_every_backend(engine: Engine, tmp_path: Path) -> None:
     objects = kaggle_objects()[:2]
     objects[0] = {**objects[0], "categories": "x" * 100 + " hep-ph"}

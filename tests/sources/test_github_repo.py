@@ -89,6 +89,11 @@ def test_answers_from_2013_count_stars_as_watchers() -> None:
         (b'{"full_name": "a/b", "stargazers_count": 3, "pushed_at": "yesterday"}', "bad pushed_at"),
         (exchange("ConditionalRequestUpdate.setUp").body[:100], "malformed JSON"),
         (b"[]", "not a repository"),
+        # What PostgreSQL would refuse (a NUL, more than code_repos.full_name's 200 characters) and SQLite store.
+        (b'{"full_name": "a/b\\u0000", "stargazers_count": 3}', "not a repository name: 'a/b"),
+        (b'{"full_name": "a/' + b"b" * 250 + b'", "stargazers_count": 3}', "not a repository name"),
+        (b'{"full_name": "/b", "stargazers_count": 3}', "not a repository name"),
+        (b'{"full_name": "a/b", "stargazers_count": 2147483648}', "no star count"),  # over PostgreSQL's INTEGER
     ],
 )
 def test_what_is_not_a_repository_is_refused(body: bytes, says: str) -> None:

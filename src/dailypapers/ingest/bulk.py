@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dailypapers.ingest.batches import ImportReport, Prepared, auto_feature, file_key, write_batch
 from dailypapers.sources.detect import FORMATS, Format
+from dailypapers.sources.limits import MAX_LINE_BYTES
 from dailypapers.sources.record import PaperRecord, SourceError
 from dailypapers.store import bookkeeping, papers
 from dailypapers.store.db import write_tx
@@ -68,7 +69,11 @@ Chunk = tuple[bytes, int, int, int]  # (whole lines, first line number, last lin
 
 
 def _chunks(fp: Any, size: int, line: int) -> Iterator[Chunk]:
-    """The file from its current position in blocks of whole lines (about `size` bytes each)."""
+    """The file from its current position in blocks of whole lines (about `size` bytes each).
+
+    A line longer than MAX_LINE_BYTES is not held whole: its first MAX_LINE_BYTES + 1 bytes stand for it
+    (enough for the parser to reject it as too long) and the rest is skipped, so memory stays bounded.
+    """
     position = fp.tell()
     rest = b""
     while True:
@@ -79,6 +84,11 @@ def _chunks(fp: Any, size: int, line: int) -> Iterator[Chunk]:
         cut = block.rfind(b"\n") + 1
         if cut == 0:
             rest = block
+            if len(block) > MAX_LINE_BYTES:
+                skipped, rest = _skip_line(fp, size)
+                position += len(block) + skipped
+                yield block[: MAX_LINE_BYTES + 1] + b"\n", line + 1, line + 1, position
+                line += 1
             continue
         blob, rest = block[:cut], block[cut:]
         count = blob.count(b"\n")
@@ -87,6 +97,17 @@ def _chunks(fp: Any, size: int, line: int) -> Iterator[Chunk]:
         line += count
     if rest:  # a last line without a newline
         yield rest, line + 1, line + 1, position + len(rest)
+
+
+def _skip_line(fp: Any, size: int) -> tuple[int, bytes]:
+    """Read past the end of the current line: the bytes read up to its newline (included), and those after."""
+    skipped = 0
+    while block := fp.read(size):
+        end = block.find(b"\n") + 1
+        if end:
+            return skipped + end, block[end:]
+        skipped += len(block)
+    return skipped, b""
 
 
 def import_lines(

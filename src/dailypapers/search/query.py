@@ -14,9 +14,10 @@ The syntax, all of it optional and combinable:
     date:2024-01..2024-03        a range (either end may be left out: date:2024-06..)
 
 Dates are the paper's first submission (its announcement day when that is unknown). Anything
-that does not fit (an unknown `foo:` prefix, a bad date, an unbalanced quote, a negated filter)
-is read as plain words, so a query never fails: operators of the search engines (AND, NEAR, *,
-^, column filters), LaTeX, SQL and control characters are only ever text.
+that does not fit (an unknown `foo:` prefix, a bad date or one outside the years 1900 to 2999, an
+unbalanced quote, a negated filter) is read as plain words, so a query never fails: operators of
+the search engines (AND, NEAR, *, ^, column filters), LaTeX, SQL and control characters are only
+ever text.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from dailypapers.periods import FIRST_YEAR, LAST_YEAR
 
 MAX_INPUT = 2000  # characters of a query that are read at all
 MAX_TERMS = 32
@@ -46,13 +49,14 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 
 # Letters and digits (not the underscore): what FTS5's unicode61 tokenizer calls a token.
 _WORD = re.compile(r"[^\W_]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+# Control and invisible characters, and unpaired surrogates (which no database driver can encode).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]")
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'})
 _TOKEN = re.compile(
     r'(?P<neg>-?)(?:(?P<key>[A-Za-z]+):)?(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))|(?P<stray>")',
 )
 _CATEGORY = re.compile(r"[a-z][a-z0-9\-]*(?:\.[a-z0-9\-]+)?")
-_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", re.ASCII)
 
 _AUTHOR_KEYS = {"author", "au"}
 _CATEGORY_KEYS = {"cat", "category"}
@@ -114,9 +118,10 @@ def clean(raw: str) -> str:
 
 
 def _period(value: str) -> tuple[dt.date, dt.date] | None:
-    """The first and last day of YYYY, YYYY-MM or YYYY-MM-DD; None if that is no date."""
+    """The first and last day of YYYY, YYYY-MM or YYYY-MM-DD; None if that is no date, or one outside the
+    years the site covers (periods.FIRST_YEAR to LAST_YEAR: the search adds a day to `until`)."""
     m = _DATE.fullmatch(value)
-    if not m:
+    if not m or not FIRST_YEAR <= int(m[1]) <= LAST_YEAR:
         return None
     try:
         year = int(m[1])

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.arxiv_ids import InvalidArxivId, id_note, parse_arxiv_id
 from dailypapers.sources.code_links import find_links
+from dailypapers.sources.dates import in_utc
+from dailypapers.sources.limits import admit
 from dailypapers.sources.record import Author, PaperRecord, SourceError, Version, clean_text
 
 SOURCE = "arxiv-api"
@@ -124,10 +126,7 @@ def parse_iso_datetime(text: str) -> dt.datetime:
     s = text.strip()
     if not s:
         raise ValueError("empty date")
-    value = dt.datetime.fromisoformat(s)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    return in_utc(dt.datetime.fromisoformat(s))
 
 
 def is_withdrawal_comment(comments: str) -> bool:
@@ -301,7 +300,7 @@ def _entry_record(entry: etree._Element) -> PaperRecord:
     abstract = child_text(entry, "summary")
     comments = child_text(entry, "comment")
     code_urls, project_urls = find_links(abstract, comments)
-    return PaperRecord(
+    record = PaperRecord(
         id=arxiv_id,
         source=SOURCE,
         title=child_text(entry, "title"),
@@ -319,6 +318,7 @@ def _entry_record(entry: etree._Element) -> PaperRecord:
         project_urls=project_urls,
         withdrawn=is_withdrawal_comment(comments),
     )
+    return admit(record)
 
 
 def parse_feed(data: bytes, *, where: str) -> AtomPage:
@@ -347,5 +347,6 @@ def parse_feed(data: bytes, *, where: str) -> AtomPage:
         try:
             page.records.append(_entry_record(entry))
         except SourceError as exc:
-            page.errors.append(SourceError(exc.problem, where=f"{where}, entry {n} (line {entry.sourceline})"))
+            label = f"{where}, entry {n} (line {entry.sourceline}){id_note(child_text(entry, 'id'))}"
+            page.errors.append(SourceError(exc.problem, where=label))
     return page

@@ -50,6 +50,14 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     raise InvalidArxivId(f"not an arXiv id or arXiv URL: {raw!r}")
 
 
+def id_note(text: str) -> str:
+    """` (id 2401.01234)` for a text that holds an arXiv id, to name a record in an error; "" otherwise."""
+    try:
+        return f" (id {parse_arxiv_id(text)[0]})"
+    except InvalidArxivId:
+        return ""
+
+
 def normalize_arxiv_id(text: str) -> str:
     """The id without version; raises InvalidArxivId."""
     return parse_arxiv_id(text)[0]

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from dailypapers.sources.arxiv_atom import children, localname, parse_xml, split_authors, text_of
-from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.arxiv_ids import InvalidArxivId, id_note, parse_arxiv_id
 from dailypapers.sources.code_links import find_links
+from dailypapers.sources.limits import admit
 from dailypapers.sources.record import PaperRecord, SourceError, Version, clean_text
 
 SOURCE = "arxiv-rss"
@@ -74,7 +75,7 @@ def _item_record(item: etree._Element, announced: dt.date | None) -> PaperRecord
     abstract = clean_text(m["abstract"] if m else description)
     categories = list(dict.fromkeys(t for t in (text_of(c) for c in children(item, "category")) if t))
     code_urls, project_urls = find_links(abstract)
-    return PaperRecord(
+    record = PaperRecord(
         id=arxiv_id,
         source=SOURCE,
         title=_item_text(item, "title"),
@@ -89,6 +90,7 @@ def _item_record(item: etree._Element, announced: dt.date | None) -> PaperRecord
         project_urls=project_urls,
         extra={"announce_type": announce_type.lower()} if announce_type else {},
     )
+    return admit(record)
 
 
 def parse_rss(data: bytes, *, where: str) -> RssPage:
@@ -109,5 +111,6 @@ def parse_rss(data: bytes, *, where: str) -> RssPage:
         try:
             page.records.append(_item_record(item, page.announced))
         except SourceError as exc:
-            page.errors.append(SourceError(exc.problem, where=f"{where}, item {n} (line {item.sourceline})"))
+            label = f"{where}, item {n} (line {item.sourceline}){id_note(_item_text(item, 'guid'))}"
+            page.errors.append(SourceError(exc.problem, where=label))
     return page

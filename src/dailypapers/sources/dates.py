@@ -24,10 +24,9 @@ def parse_rfc2822(text: str) -> dt.datetime:
         except ValueError:
             pass
     try:
-        value = parsedate_to_datetime(text.strip())
-    except (TypeError, IndexError) as exc:
+        return in_utc(parsedate_to_datetime(text.strip()))
+    except (TypeError, IndexError, OverflowError) as exc:
         raise ValueError(f"bad date {text!r}") from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_iso(text: str) -> dt.datetime:
@@ -35,5 +34,13 @@ def parse_iso(text: str) -> dt.datetime:
     text = text.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
-    value = dt.datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return in_utc(dt.datetime.fromisoformat(text))
+
+
+def in_utc(value: dt.datetime) -> dt.datetime:
+    """`value` in UTC (a naive one taken as UTC); ValueError when UTC would be past the years Python holds
+    (`9999-12-31T23:00-05:00`)."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"date out of range: {value.isoformat()}") from exc

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from dailypapers.sources import arxiv_atom, arxiv_rss, hf_json, kaggle, oai_pmh, seed
-from dailypapers.sources.record import PaperRecord, SourceError
+from dailypapers.sources.record import PaperRecord, SourceError, strip_bom
 
 Item = PaperRecord | SourceError
 
@@ -50,7 +50,9 @@ def detect_format(head: bytes, where: str = "") -> Format:
     """The format of a file whose first bytes are `head`; raises SourceError when unknown."""
     if not head:
         raise SourceError("the file is empty", where=where)
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceError("the file is in UTF-16: save it as UTF-8", where=where)
+    text = strip_bom(head).lstrip(b" \t\r\n")
     if text.startswith(b"<"):
         body = re.sub(rb"<!--.*?-->", b"", text, flags=re.S)
         m = _XML_ROOT.search(body)

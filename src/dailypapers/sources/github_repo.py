@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from dailypapers.sources.dates import parse_iso
+from dailypapers.sources.limits import MAX_UPVOTES
 from dailypapers.sources.record import SourceError
 
 HOSTS = ("github.com", "www.github.com")
@@ -124,8 +125,11 @@ def parse_repo(body: bytes, *, where: str = "") -> RepoInfo:
         raise SourceError(f"malformed JSON ({exc})", where=where) from exc
     if not isinstance(data, dict) or not isinstance(data.get("full_name"), str) or "/" not in data["full_name"]:
         raise SourceError("not a repository (no full_name)", where=where)
+    owner, _, name = data["full_name"].partition("/")
+    if not _OWNER.fullmatch(owner) or not _NAME.fullmatch(name):  # as GitHub names them: ASCII, bounded
+        raise SourceError(f"not a repository name: {data['full_name'][:200]!r}", where=where)
     stars = data.get("stargazers_count", data.get("watchers_count"))
-    if not isinstance(stars, int) or isinstance(stars, bool) or stars < 0:
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 0 <= stars <= MAX_UPVOTES:
         raise SourceError(f"no star count in the answer for {data['full_name']}", where=where)
     pushed_at = None
     if isinstance(data.get("pushed_at"), str):
@@ -133,5 +137,5 @@ def parse_repo(body: bytes, *, where: str = "") -> RepoInfo:
             pushed_at = parse_iso(data["pushed_at"])
         except ValueError as exc:
             raise SourceError(f"bad pushed_at {data['pushed_at']!r}", where=where) from exc
-    github_id = data.get("id") if isinstance(data.get("id"), int) else None
+    github_id = data.get("id") if isinstance(data.get("id"), int) and 0 < data["id"] < 2**63 else None
     return RepoInfo(full_name=data["full_name"], stars=stars, pushed_at=pushed_at, github_id=github_id)

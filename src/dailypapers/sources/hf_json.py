@@ -16,10 +16,19 @@ import orjson
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.code_links import find_links
 from dailypapers.sources.dates import parse_iso
-from dailypapers.sources.record import Author, Listing, PaperRecord, SourceError, Submitter, clean_text
+from dailypapers.sources.limits import admit
+from dailypapers.sources.record import (
+    Author,
+    Listing,
+    PaperRecord,
+    SourceError,
+    Submitter,
+    clean_text,
+    strip_bom,
+    text_field,
+)
 
 SOURCE = "huggingface"
-MAX_USER_NAME = 96  # users.name is VARCHAR(96); PostgreSQL refuses longer values
 _EXTRA_KEYS = ("ai_summary", "ai_keywords", "githubStars", "discussionId", "mediaUrls")
 
 
@@ -31,10 +40,11 @@ def _url_key(url: str) -> str:
 def _submitter(obj: Any) -> Submitter | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("name") or obj.get("user"), str):
         return None
-    name = obj.get("name") or obj.get("user")
-    if len(name) > MAX_USER_NAME:
-        raise ValueError(f"submitter name longer than {MAX_USER_NAME} characters")
-    return Submitter(name=name, fullname=str(obj.get("fullname") or ""), avatar_url=str(obj.get("avatarUrl") or ""))
+    name = clean_text(obj.get("name") or obj.get("user"))
+    if not name:
+        return None
+    fullname = clean_text(text_field(obj, "fullname"))
+    return Submitter(name=name, fullname=fullname, avatar_url=clean_text(text_field(obj, "avatarUrl")))
 
 
 def record_from_paper(paper: Any, item: dict[str, Any] | None = None, day: dt.date | None = None) -> PaperRecord:
@@ -46,10 +56,10 @@ def record_from_paper(paper: Any, item: dict[str, Any] | None = None, day: dt.da
     if not isinstance(raw_id, str):
         raise ValueError("missing paper 'id'")
     arxiv_id, version = parse_arxiv_id(raw_id)
-    title = clean_text(paper.get("title") or (item or {}).get("title"))
+    title = clean_text(text_field(paper, "title") or text_field(item or {}, "title"))
     if not title:
         raise ValueError("empty title")
-    abstract = clean_text(paper.get("summary") or (item or {}).get("summary"))
+    abstract = clean_text(text_field(paper, "summary") or text_field(item or {}, "summary"))
     code, project = find_links(abstract)
     repo = paper.get("githubRepo")
     if isinstance(repo, str) and repo.startswith("http"):
@@ -81,17 +91,19 @@ def record_from_paper(paper: Any, item: dict[str, Any] | None = None, day: dt.da
         extra["thumbnail"] = thumbnail
     if isinstance(org, dict) and org.get("name"):
         extra["organization"] = {"name": org.get("name"), "fullname": org.get("fullname", "")}
-    return PaperRecord(
-        id=arxiv_id,
-        source=SOURCE,
-        title=title,
-        abstract=abstract,
-        authors=authors,
-        published=parse_iso(published) if isinstance(published, str) else None,
-        code_urls=code,
-        project_urls=project,
-        listing=listing,
-        extra=extra,
+    return admit(
+        PaperRecord(
+            id=arxiv_id,
+            source=SOURCE,
+            title=title,
+            abstract=abstract,
+            authors=authors,
+            published=parse_iso(published) if isinstance(published, str) else None,
+            code_urls=code,
+            project_urls=project,
+            listing=listing,
+            extra=extra,
+        )
     )
 
 
@@ -99,7 +111,7 @@ def parse(data: bytes, *, where: str, day: dt.date | None = None) -> tuple[list[
     """Records from a daily-papers list or a single paper object; bad items become errors. `day`: the day
     a list was asked for, the featured day of items that do not name one."""
     try:
-        doc = orjson.loads(data)
+        doc = orjson.loads(strip_bom(data))
     except orjson.JSONDecodeError as exc:
         raise SourceError(f"malformed JSON ({exc})", where=where) from exc
     if isinstance(doc, dict) and "error" in doc and "id" not in doc:

@@ -10,10 +10,10 @@ import orjson
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.code_links import find_links
 from dailypapers.sources.dates import parse_iso, parse_rfc2822
-from dailypapers.sources.record import Author, PaperRecord, SourceError, Version, clean_text
+from dailypapers.sources.limits import MAX_LINE_BYTES, admit
+from dailypapers.sources.record import Author, PaperRecord, SourceError, Version, clean_text, strip_bom, text_field
 
 SOURCE = "kaggle"
-MAX_CATEGORY = 64  # papers.primary_category is VARCHAR(64); PostgreSQL refuses longer values
 _WITHDRAWN = ("this paper has been withdrawn", "this article has been withdrawn", "withdrawn by")
 
 
@@ -22,16 +22,16 @@ def _authors(obj: dict[str, Any]) -> list[Author]:
     if isinstance(parsed, list) and parsed:
         authors = []
         for part in parsed:
-            if not isinstance(part, list) or not part:
-                raise ValueError("authors_parsed entries must be lists")
+            if not isinstance(part, list) or not part or not all(isinstance(p, str) for p in part):
+                raise ValueError("authors_parsed entries must be lists of text")
             last, first, suffix = (*part, "", "")[:3]
             name = f"{first} {last} {suffix}" if suffix else f"{first} {last}"
-            if "  " in name or "\n" in name or name[:1] == " " or name[-1:] == " ":
-                name = " ".join(name.split())
+            if "  " in name or not name.isprintable() or name[:1] == " " or name[-1:] == " ":
+                name = clean_text(name)
             affils = tuple(clean_text(a) for a in part[3:] if a) if len(part) > 3 else ()
             authors.append(Author(name, affils))
         return authors
-    text = obj.get("authors") or ""
+    text = text_field(obj, "authors")
     return [Author(clean_text(n)) for n in text.replace(" and ", ", ").split(",") if n.strip()]
 
 
@@ -54,36 +54,36 @@ def record_from_object(obj: Any) -> PaperRecord:
     if not isinstance(raw_id, str):
         raise ValueError("missing 'id'")
     arxiv_id, _ = parse_arxiv_id(raw_id)
-    title = clean_text(obj.get("title"))
+    title = clean_text(text_field(obj, "title"))
     if not title:
         raise ValueError("empty title")
-    abstract = clean_text(obj.get("abstract"))
-    comments = clean_text(obj.get("comments"))
+    abstract = clean_text(text_field(obj, "abstract"))
+    comments = clean_text(text_field(obj, "comments"))
     versions = _versions(obj)
-    categories = (obj.get("categories") or "").split()
-    if categories and len(categories[0]) > MAX_CATEGORY:
-        raise ValueError(f"category longer than {MAX_CATEGORY} characters")
+    categories = clean_text(text_field(obj, "categories")).split()
     code, project = find_links(abstract, comments)
-    updated = obj.get("update_date")
+    updated = text_field(obj, "update_date")
     lowered = comments.lower()
-    return PaperRecord(
-        id=arxiv_id,
-        source=SOURCE,
-        title=title,
-        abstract=abstract,
-        authors=_authors(obj),
-        versions=versions,
-        categories=categories,
-        primary_category=categories[0] if categories else "",
-        doi=clean_text(obj.get("doi")),
-        journal_ref=clean_text(obj.get("journal-ref")),
-        comments=comments,
-        license=clean_text(obj.get("license")),
-        published=versions[0].date if versions else None,
-        updated=parse_iso(updated) if updated else None,
-        code_urls=code,
-        project_urls=project,
-        withdrawn=any(w in lowered for w in _WITHDRAWN),
+    return admit(
+        PaperRecord(
+            id=arxiv_id,
+            source=SOURCE,
+            title=title,
+            abstract=abstract,
+            authors=_authors(obj),
+            versions=versions,
+            categories=categories,
+            primary_category=categories[0] if categories else "",
+            doi=clean_text(text_field(obj, "doi")),
+            journal_ref=clean_text(text_field(obj, "journal-ref")),
+            comments=comments,
+            license=clean_text(text_field(obj, "license")),
+            published=versions[0].date if versions else None,
+            updated=parse_iso(updated) if updated else None,
+            code_urls=code,
+            project_urls=project,
+            withdrawn=any(w in lowered for w in _WITHDRAWN),
+        )
     )
 
 
@@ -94,7 +94,11 @@ def iter_file(fp: IO[bytes], where: str, start_line: int = 0) -> Iterator[PaperR
     of lines already consumed before `fp`'s position (when resuming), for error messages.
     """
     for number, line in enumerate(fp, start_line + 1):
+        line = strip_bom(line)  # a byte order mark, at the start of the file (or of files joined into one)
         if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            yield SourceError(f"line longer than {MAX_LINE_BYTES:,} bytes", where=f"{where}:{number}")
             continue
         try:
             obj = orjson.loads(line)

@@ -39,8 +39,10 @@ from dailypapers.sources.arxiv_atom import (
     split_authors,
     text_of,
 )
-from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.sources.arxiv_ids import InvalidArxivId, id_note, parse_arxiv_id
 from dailypapers.sources.code_links import find_links
+from dailypapers.sources.dates import in_utc
+from dailypapers.sources.limits import admit
 from dailypapers.sources.record import Author, PaperRecord, SourceError, Version
 
 _FORMATS = {
@@ -91,8 +93,7 @@ def _text(fields: dict[str, list[etree._Element]], name: str) -> str:
 
 
 def _rfc2822(text: str) -> dt.datetime:
-    value = email.utils.parsedate_to_datetime(text.strip())
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return in_utc(email.utils.parsedate_to_datetime(text.strip()))
 
 
 def _arxiv_id(raw: str, header_id: str) -> str:
@@ -260,7 +261,13 @@ def _record(record: etree._Element) -> PaperRecord | None:
         raise SourceError(f"record {header_id!r} has no metadata")
     sets = [text_of(s) for s in hf.get("setSpec", []) if text_of(s)]
     extra = {"oai_datestamp": _text(hf, "datestamp"), "oai_sets": sets}
-    return _READERS[_metadata_format(meta)](_index(meta), header_id, extra)
+    return admit(_READERS[_metadata_format(meta)](_index(meta), header_id, extra))
+
+
+def _header_id(record: etree._Element) -> str:
+    """The OAI identifier in a record's header (`oai:arXiv.org:2401.01234`), or ""."""
+    header = _index(record).get("header", [None])[0]
+    return _text(_index(header), "identifier") if header is not None else ""
 
 
 def _int_attr(el: etree._Element, name: str) -> int | None:
@@ -305,7 +312,7 @@ def parse_oai(data: bytes, *, where: str) -> OaiPage:
                 try:
                     rec = _record(el)
                 except SourceError as exc:
-                    where_rec = f"{where}, record {n} (line {el.sourceline})"
+                    where_rec = f"{where}, record {n} (line {el.sourceline}){id_note(_header_id(el))}"
                     page.errors.append(SourceError(exc.problem, where=where_rec))
                     continue
                 if rec is not None:

@@ -13,7 +13,8 @@ from typing import IO
 import orjson
 
 from dailypapers.sources.code_links import find_links
-from dailypapers.sources.record import PaperRecord, SourceError, clean_text
+from dailypapers.sources.limits import MAX_LINE_BYTES, admit
+from dailypapers.sources.record import PaperRecord, SourceError, clean_text, strip_bom, text_field
 
 SOURCE = "seed"
 LOCAL_PREFIX = "local-"
@@ -26,14 +27,21 @@ def local_id(title: str) -> str:
 
 
 def iter_file(fp: IO[bytes], where: str, start_line: int = 0) -> Iterator[PaperRecord | SourceError]:
+    """Yield a record, or a SourceError naming `where:line`, for each non-empty line of `fp`."""
     for number, line in enumerate(fp, start_line + 1):
+        line = strip_bom(line)
         if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            yield SourceError(f"line longer than {MAX_LINE_BYTES:,} bytes", where=f"{where}:{number}")
             continue
         try:
             obj = orjson.loads(line)
-            title = clean_text(obj.get("title"))
-            abstract = clean_text(obj.get("abstract"))
-        except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
+            if not isinstance(obj, dict):
+                raise TypeError("the line is not a JSON object")
+            title = clean_text(text_field(obj, "title"))
+            abstract = clean_text(text_field(obj, "abstract"))
+        except (orjson.JSONDecodeError, TypeError) as exc:
             yield SourceError(f"malformed line ({exc})", where=f"{where}:{number}")
             continue
         if not title:
@@ -41,7 +49,7 @@ def iter_file(fp: IO[bytes], where: str, start_line: int = 0) -> Iterator[PaperR
             continue
         code, project = find_links(abstract)
         rank = obj.get("rank")
-        yield PaperRecord(
+        record = PaperRecord(
             id=local_id(title),
             source=SOURCE,
             title=title,
@@ -49,5 +57,11 @@ def iter_file(fp: IO[bytes], where: str, start_line: int = 0) -> Iterator[PaperR
             local=True,
             code_urls=code,
             project_urls=project,
-            extra={"seed_rank": rank} if isinstance(rank, int) else {},
+            extra={"seed_rank": rank} if isinstance(rank, int) and not isinstance(rank, bool) else {},
         )
+        try:
+            admitted = admit(record)
+        except SourceError as exc:
+            yield SourceError(exc.problem, where=f"{where}:{number} (id {record.id})")
+            continue
+        yield admitted

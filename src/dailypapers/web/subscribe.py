@@ -138,22 +138,33 @@ def manage(
     return _manage_page(request, subscribing.save_preferences(site_of(request).engine, sub, prefs), "Saved.")
 
 
-def _unsubscribe(request: Request, token: str) -> Response:
-    sub = _subscriber(request, "unsubscribe", token)
-    subscribing.unsubscribe(site_of(request).engine, sub)
-    return render_personal(request, "subscription_manage.html", sub=None, unsubscribed=True, email=sub.email)
+def _unsubscribe_page(request: Request, sub: Subscriber, token: str, *, done: bool) -> Response:
+    settings = site_of(request).settings
+    manage = links.subscriber_token(settings.ensure_secret_key(), "manage", sub.pk, sub.email)
+    page = render_personal(request, "unsubscribe.html", sub=sub, token=token, manage_token=manage, done=done)
+    page.headers["Referrer-Policy"] = "no-referrer"  # the link's token stays out of other requests
+    return page
 
 
 @router.get("/unsubscribe")
 def unsubscribe_link(request: Request, token: str = "") -> Response:
-    """One click from the mail: takes effect at once."""
-    return _unsubscribe(request, token)
+    """The link in the mail (`List-Unsubscribe`): a page asking to confirm with a button that POSTs here.
+
+    A GET changes nothing: mail scanners and link previews open the links of a mail, and must not
+    unsubscribe its reader."""
+    return _unsubscribe_page(request, _subscriber(request, "unsubscribe", token), token, done=False)
 
 
 @router.post("/unsubscribe")
 def unsubscribe_post(request: Request, token: str = "") -> Response:
-    """RFC 8058 one-click (`List-Unsubscribe=One-Click` posted by the mail client) or the page's button."""
-    return _unsubscribe(request, token)
+    """Unsubscribe: RFC 8058's one-click (`List-Unsubscribe=One-Click`, posted by the mail client, as the
+    digest's `List-Unsubscribe-Post` header announces) or the confirmation page's button.
+
+    The signed token in the URL is the authority: no session and no CSRF token, which a mail client has
+    not got; a forged cross-site POST would need the token, which only the subscriber's mail holds."""
+    sub = _subscriber(request, "unsubscribe", token)
+    subscribing.unsubscribe(site_of(request).engine, sub)
+    return _unsubscribe_page(request, sub, token, done=True)
 
 
 @router.post("/settings/digest", dependencies=[Depends(check_csrf)])
