@@ -70,3 +70,15 @@ def test_search_filters_at_the_ends_of_the_calendar_answer(site: str, q: str) ->
         assert client.get("/search", params={"q": q, "mode": "keyword"}).status_code == 200
         found = client.get("/api/papers/search", params={"q": q + " day", "mode": "keyword"})
         assert found.status_code == 200 and isinstance(found.json(), list)
+
+
+def test_days_stored_before_the_limits_do_not_break_the_pages_that_start_from_the_latest(
+    engine: Engine, tmp_path: Path
+) -> None:
+    add_papers(engine, dt.date(2026, 7, 31), ("2607.00001", "A real day", "cs.CL", 3))
+    add_papers(engine, dt.date(9999, 12, 31), ("2607.00002", "Stored long ago by a bad import", "cs.CL", 1))
+    with serve_app(engine, tmp_path, rate_limits=False) as base, httpx.Client(base_url=base) as client:
+        for path in ("/", "/feed.atom", "/trending", "/api/daily_papers"):
+            r = client.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+        assert "A real day" in client.get("/").text

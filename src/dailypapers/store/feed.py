@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from dailypapers.periods import FIRST_YEAR, LAST_YEAR
 from dailypapers.sources.record import Submitter
 from dailypapers.store.convert import as_date, aware, from_json
 
@@ -141,14 +142,23 @@ def title_of(conn: Connection, paper_pk: int) -> str:
     return conn.execute(text("SELECT title FROM papers WHERE pk = :pk"), {"pk": paper_pk}).scalar() or ""
 
 
+# Days the site shows (periods.FIRST_YEAR to LAST_YEAR). Imports refuse others, but a database filled
+# before they did may hold some: they are left out here rather than breaking the pages that start from them.
+_SHOWN = "day BETWEEN :first AND :last"
+
+
+def _shown() -> dict[str, dt.date]:
+    return {"first": dt.date(FIRST_YEAR, 1, 1), "last": dt.date(LAST_YEAR, 12, 31)}
+
+
 def latest_day(conn: Connection) -> dt.date | None:
     """The most recent day with a featured paper."""
-    return as_date(conn.execute(text("SELECT max(day) FROM daily_listings")).scalar())
+    return as_date(conn.execute(text(f"SELECT max(day) FROM daily_listings WHERE {_SHOWN}"), _shown()).scalar())
 
 
 def first_day(conn: Connection) -> dt.date | None:
     """The earliest day with a featured paper."""
-    return as_date(conn.execute(text("SELECT min(day) FROM daily_listings")).scalar())
+    return as_date(conn.execute(text(f"SELECT min(day) FROM daily_listings WHERE {_SHOWN}"), _shown()).scalar())
 
 
 def day_before(conn: Connection, day: dt.date) -> dt.date | None:
