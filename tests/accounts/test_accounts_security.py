@@ -25,6 +25,7 @@ from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import accounts
 from dailypapers.store.db import read_tx, write_tx
 from tests.support.accounts import CSRF_FIELD, PASSWORD, csrf, error_of, make_user, post, sign_in, signed_in
+from tests.support.jobs import wait_for
 from tests.support.server import SECRET, serve_app
 
 
@@ -33,8 +34,11 @@ def add_paper(engine: Engine, paper_id: str = "2601.00001", title: str = "A pape
     ingest_items(engine, [rec], ImportReport())
 
 
-def mails(data_dir: Path) -> list[Message]:
-    return [message_from_bytes(p.read_bytes()) for p in sorted((data_dir / "outbox").glob("*.eml"))]
+def mails(data_dir: Path, count: int = 1) -> list[Message]:
+    """The outbox's mails, once there are `count` (account mail goes out after the response)."""
+    outbox = data_dir / "outbox"
+    wait_for(lambda: len(list(outbox.glob("*.eml"))) >= count, timeout=10, what=f"{count} mails in the outbox")
+    return [message_from_bytes(p.read_bytes()) for p in sorted(outbox.glob("*.eml"))]
 
 
 def test_sign_in_does_not_tell_unknown_users_from_wrong_passwords(engine: Engine, tmp_path: Path) -> None:
@@ -62,7 +66,7 @@ def test_sign_up_with_a_registered_email_looks_the_same_and_mails_differ(engine:
         old = post(c, "/signup", {"username": "bobby", "email": "Bob@Example.com", "password": PASSWORD})
         assert new.status_code == old.status_code == 200
         assert new.text.replace("newbie@example.com", "X") == old.text.replace("bob@example.com", "X")
-        sent = {m["To"]: m for m in mails(tmp_path)}
+        sent = {m["To"]: m for m in mails(tmp_path, 2)}
         assert sent["newbie@example.com"]["Subject"] == "Activate your Daily Papers account"
         assert sent["bob@example.com"]["Subject"] == "You already have a Daily Papers account"
         assert "/activate?token=" not in sent["bob@example.com"].get_payload()

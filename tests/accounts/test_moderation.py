@@ -302,15 +302,28 @@ def test_sign_in_is_limited_per_address(engine: Engine, tmp_path: Path, storage:
         assert post(client_from(bases[0], "127.0.0.2"), "/signin", {"login": "x", "password": "y"}).status_code == 400
 
 
-def test_sign_in_is_limited_per_login(engine: Engine, tmp_path: Path, storage: str) -> None:
+def test_wrong_passwords_from_anywhere_limit_the_account_but_not_its_known_browsers(
+    engine: Engine, tmp_path: Path, storage: str
+) -> None:
     make_user(engine, "target")
     with sites(engine, tmp_path, storage) as bases:
-        for i in range(10):
+        home = sign_in(bases[0], "target", transport=httpx.HTTPTransport(local_address="127.0.0.30"))
+        for i in range(20):  # 20 addresses, each far below its own limit; by name or by address, one account
             c = client_from(bases[i % len(bases)], f"127.0.0.{i + 2}")
-            assert post(c, "/signin", {"login": "Target", "password": f"guess {i}"}).status_code == 400
-        late = client_from(bases[-1], "127.0.0.20")
-        assert_limited(post(late, "/signin", {"login": "target", "password": PASSWORD}), 60)
+            login = "Target" if i % 2 else "target@example.com"
+            assert post(c, "/signin", {"login": login, "password": f"guess {i}"}).status_code == 400, i
+        late = client_from(bases[-1], "127.0.0.40")
+        r = post(late, "/signin", {"login": "target", "password": PASSWORD})  # even the right password, elsewhere
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 3601
+        assert "Too many failed sign-ins for this account" in (error_of(r) or "")
         assert post(late, "/signin", {"login": "someone", "password": PASSWORD}).status_code == 400
+        # The owner's browser, which signed in before, still signs in (through either process).
+        device = {"dp_device": home.cookies["dp_device"]}
+        again = httpx.Client(
+            base_url=bases[-1], cookies=device, transport=httpx.HTTPTransport(local_address="127.0.0.41")
+        )
+        assert post(again, "/signin", {"login": "target", "password": PASSWORD}).status_code == 303
+        assert signed_in(again)
 
 
 def test_sign_up_is_limited(engine: Engine, tmp_path: Path, storage: str) -> None:

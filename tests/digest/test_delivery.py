@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from dailypapers.digest.compose import digest_period, ledger_key
@@ -110,7 +113,6 @@ def test_large_runs_compose_in_processes_send_in_parallel_and_mark_sent_in_small
 ) -> None:
     """The path large runs take: worker processes, several connections, ledger marks in groups."""
     import asyncio
-    from typing import Any
 
     from sqlalchemy import text
 
@@ -155,3 +157,38 @@ def test_large_runs_compose_in_processes_send_in_parallel_and_mark_sent_in_small
         again = asyncio.run(deliver(engine, settings, period, options))
         assert again.sent == [] and len(again.already_sent) == 44 and len(smtp.messages) == 44
     watcher.dispose()
+
+
+def test_digests_are_marked_bulk_and_automatic_and_dated_in_utc(engine: Engine, tmp_path: Path) -> None:
+    _setup(engine)
+    with smtp_server() as (url, smtp):
+        assert run(engine, settings_for(tmp_path, smtp_url=url)).sent == EMAILS
+        for msg, wire in zip(smtp.messages, smtp.raw, strict=True):
+            assert msg["Auto-Submitted"] == "auto-generated" and msg["Precedence"] == "bulk"
+            assert msg["X-Auto-Response-Suppress"] == "All"
+            date = re.search(rb"\r\nDate: ([^\r]+)\r\n", wire)
+            assert date and re.fullmatch(rb"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000", date.group(1)), date
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_an_address_stored_before_addresses_were_checked_is_never_mailed(
+    engine: Engine, tmp_path: Path, processes: int
+) -> None:
+    """`x<postmaster>@example.org` in the To header would make the envelope say RCPT TO:<postmaster>."""
+    _setup(engine)
+    bad = confirmed(engine, "x<postmaster>@example.org")
+    with smtp_server() as (url, smtp):
+        recipients: list[str] = []
+        record = smtp.handle_RCPT
+
+        async def handle_rcpt(server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+            recipients.append(address)
+            return await record(server, session, envelope, address, options)
+
+        smtp.handle_RCPT = handle_rcpt  # type: ignore[method-assign]
+        report = run(engine, settings_for(tmp_path, smtp_url=url), processes=processes)
+        assert report.bounced == ["x<postmaster>@example.org"] and sorted(report.sent) == EMAILS
+        assert sorted(recipients) == EMAILS
+    with read_tx(engine) as conn:
+        sub = subscribers.by_pk(conn, bad)
+        assert sub is not None and sub.bounced_at is not None

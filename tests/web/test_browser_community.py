@@ -18,6 +18,7 @@ from dailypapers.ingest.demo import load_demo
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import search_index
+from tests.support.jobs import wait_for
 from tests.support.server import serve_app
 
 
@@ -29,8 +30,9 @@ def site(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def activation_link(outbox: Path) -> str:
-    mails = sorted((outbox / "outbox").glob("*.eml"))
-    assert mails, "no activation mail was written"
+    folder = outbox / "outbox"
+    wait_for(lambda: any(folder.glob("*.eml")), timeout=10, what="the activation mail")  # sent after the answer
+    mails = sorted(folder.glob("*.eml"))
     match = re.search(r"(http://\S+/activate\?token=\S+)", mails[-1].read_text())
     assert match
     return match[1]

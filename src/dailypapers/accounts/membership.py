@@ -1,20 +1,22 @@
 """Membership: sign-up with an emailed activation link, sign-in and sessions, passwords, API tokens,
-roles and suspension. Rules live here (and in `rules` and `passwords`); the store keeps the rows.
+roles and suspension. Rules live here (and in `rules`, `passwords` and `signed`); the store keeps the rows.
+Activation links asked for again and password resets are `recovery`'s; the mails, `mailing`'s.
 
-Refusals are `problems`: BadRequest (with `NameTaken` for a username or address in use), NotFound.
+Refusals are `problems`: BadRequest (with `NameTaken` for a username or address in use), NotFound, and
+`TooManyAttempts` for sign-ins to an account that too many wrong passwords were tried on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Collection
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-from dailypapers import mail
+from dailypapers.accounts import signed
+from dailypapers.accounts.mailing import ACTIVATE, EXISTS, FINISH, AccountMail, allowed
 from dailypapers.accounts.passwords import check_new_password, hash_password, verify_password
+from dailypapers.accounts.ratelimit import RateLimits
 from dailypapers.accounts.rules import (
     email_problem,
     new_api_token,
@@ -24,7 +26,7 @@ from dailypapers.accounts.rules import (
     username_problem,
 )
 from dailypapers.config import Settings
-from dailypapers.problems import BadRequest, NotFound
+from dailypapers.problems import BadRequest, NotFound, Problem
 from dailypapers.store import accounts, comments
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx, write_tx
@@ -32,25 +34,39 @@ from dailypapers.store.db import read_tx, write_tx
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-ACTIVATION_MAX_AGE = 2 * 24 * 3600
-
 
 class NameTaken(BadRequest):
     """The username or address belongs to someone else."""
 
 
-def _activation(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.ensure_secret_key(), salt="activate")
+class TooManyAttempts(Problem):
+    """Too many wrong passwords for this account lately, from browsers it never signed in from."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-ins for this account. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
+            "sign in from a browser you have signed in from before, or reset your password."
+        )
+        self.retry_after = retry_after
 
 
 async def sign_up(
-    engine: Engine, settings: Settings, username: str, email: str, password: str, *, then: str = ""
-) -> str:
-    """Create an inactive account and mail its activation link; returns the address written to. `then`, a
-    path on the site, is where the link leads once it has activated the account (what the reader was doing).
+    engine: Engine,
+    username: str,
+    email: str,
+    password: str,
+    *,
+    then: str = "",
+    limits: RateLimits | None = None,
+) -> tuple[str, AccountMail | None]:
+    """Create an inactive account; returns the address and the mail to send it (its activation link), to be
+    sent after the answer. `then`, a path on the site, is where the link leads once it has activated the
+    account (what the reader was doing).
 
-    An address that already has an account gets a note saying so instead, and the caller answers the
-    same either way, so sign-up cannot tell who is a member.
+    An address that already has an account gets a note saying so instead (with a link to choose the
+    password, for an account never activated), and the caller answers the same either way, so sign-up
+    cannot tell who is a member. Notes beyond `account_mail_to` are not sent.
     """
     username, email = username.strip(), normal_email(email)
     problem = username_problem(username) or email_problem(email) or check_new_password(password)
@@ -58,57 +74,65 @@ async def sign_up(
         raise BadRequest(problem)
     password_hash = await asyncio.to_thread(hash_password, password)
     with write_tx(engine) as conn:
-        account = None
-        if accounts.account_by_email(conn, email) is None:
+        existing = accounts.account_by_email(conn, email)
+        if existing is None:
             try:
                 account = accounts.create_user(conn, username, email, password_hash, active=False)
             except accounts.NameTaken:
                 raise NameTaken("That username is taken; choose another.") from None
-    base = settings.base_url
-    if account is not None:
-        link = f"{base}/activate?token={_activation(settings).dumps(account.pk)}"
-        if then and then != "/":
-            link += "&" + urlencode({"next": then})
-        text = f"Welcome to Daily Papers, {username}!\n\nOpen this link to activate your account:\n{link}\n\n"
-        text += "It works for 48 hours. If you did not sign up, ignore this message.\n"
-        msg = mail.message(settings, email, "Activate your Daily Papers account", text)
-    else:
-        text = "Someone (maybe you) tried to sign up to Daily Papers with this address, which already has an "
-        text += f"account.\nSign in at {base}/signin instead. If it was not you, ignore this.\n"
-        msg = mail.message(settings, email, "You already have a Daily Papers account", text)
-    await mail.send(settings, msg)
-    return email
+            return email, AccountMail(ACTIVATE, account.pk, then)
+    if not allowed(limits, existing.pk):
+        return email, None
+    return email, AccountMail(EXISTS if existing.active else FINISH, existing.pk)
 
 
 def activate(engine: Engine, settings: Settings, token: str) -> Account:
-    """Activate the account an activation link names (it works for 48 hours)."""
+    """Activate the account an activation link names (it works once, for 48 hours)."""
     try:
-        pk = _activation(settings).loads(token, max_age=ACTIVATION_MAX_AGE)
-    except SignatureExpired:
-        raise BadRequest("This activation link has expired. Sign up again to get a new one.") from None
-    except BadSignature:
+        pk = signed.activation_account(settings.ensure_secret_key(), token)
+    except signed.BadLink as bad:
+        if bad.expired:
+            raise BadRequest("This activation link has expired. Ask for a new one at /activate/resend.") from None
         raise BadRequest("This activation link is not valid.") from None
     with write_tx(engine) as conn:
-        account = accounts.account_by_pk(conn, int(pk))
+        account = accounts.account_by_pk(conn, pk)
         if account is None:
             raise BadRequest("This activation link is not valid.")
+        if account.active:
+            raise BadRequest("This activation link was used already: your account is active, sign in.")
         accounts.activate(conn, account.pk)
     return account
 
 
-async def sign_in(engine: Engine, login: str, password: str) -> Account:
+async def sign_in(
+    engine: Engine, login: str, password: str, *, limits: RateLimits | None = None, known: Collection[int] = ()
+) -> Account:
     """The account `login` (a username or an address) names, if `password` is its password and it may sign
-    in. Takes as long for unknown accounts as for wrong passwords."""
+    in. Takes as long for unknown accounts as for wrong passwords.
+
+    With `limits`, wrong passwords count against the account (`signin_failures`, from any address; against
+    the login itself when no account has it), and once over the limit only browsers that signed in to it
+    before (the accounts in `known`, from the known-device cookie) may try: TooManyAttempts for others.
+    """
     login = login.strip()
     with read_tx(engine) as conn:
-        account = accounts.account_by_email(conn, login) if "@" in login else accounts.account_by_name(conn, login)
+        account = accounts.account_by_login(conn, login)
         stored = accounts.password_hash_of(conn, account.pk) if account else None
+    key = f"account:{account.pk}" if account else f"login:{login.lower()}"
+    if limits is not None and not (account is not None and account.pk in known):
+        verdict = limits.peek("signin_failures", key)
+        if not verdict.allowed:
+            raise TooManyAttempts(verdict.retry_after)
     if not await asyncio.to_thread(verify_password, stored, password) or account is None:
+        if limits is not None:
+            limits.count("signin_failures", key)
         raise BadRequest("Wrong username or password.")
     if account.suspended:
         raise BadRequest("This account is suspended.")
     if not account.active:
-        raise BadRequest("This account is not activated yet: open the link we emailed you.")
+        raise BadRequest(
+            "This account is not activated yet: open the link we emailed you, or ask for a new one at /activate/resend."
+        )
     return account
 
 

@@ -13,7 +13,12 @@ from limits.strategies import MovingWindowRateLimiter
 # Action -> limit, per client address (and per account where there is one).
 DEFAULT_LIMITS = {
     "signup": "5/hour",
-    "signin": "10/minute",
+    "signin": "10/minute",  # sign-in attempts per client address
+    # Wrong passwords per account (or unknown login), from anywhere: beyond it only browsers the account signed in
+    # from before (the known-device cookie) may try, so guessers spread over many addresses cannot lock the owner out.
+    "signin_failures": "20/hour",
+    "account_mail": "10/hour",  # asks for an activation or password-reset link, per client address
+    "account_mail_to": "3/hour",  # account mails per account: beyond it, asks are answered alike but send nothing
     "submit": "20/hour",
     "comment": "30/hour",
     "vote": "120/minute",
@@ -46,6 +51,15 @@ class RateLimits:
             if not self._limiter.hit(item, action, key):
                 return self._refused(item, action, key)
         return Verdict(True, 0)
+
+    def peek(self, action: str, key: str) -> Verdict:
+        """Whether one more `action` for `key` would be allowed, without counting it."""
+        item = self._items[action]
+        return Verdict(True, 0) if self._limiter.test(item, action, key) else self._refused(item, action, key)
+
+    def count(self, action: str, key: str) -> None:
+        """Count one `action` for `key` (what was already over the limit stays so)."""
+        self._limiter.hit(self._items[action], action, key)
 
     def _refused(self, item: RateLimitItem, action: str, key: str) -> Verdict:
         reset, _ = self._limiter.get_window_stats(item, action, key)

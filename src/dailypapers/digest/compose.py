@@ -146,7 +146,9 @@ def _bodies_for(base_url: str, period: Period, papers: list[DigestPaper]) -> tup
 
 
 def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[DigestPaper]) -> EmailMessage:
-    """The digest mail: plain text and HTML (its CSS inlined), manage and unsubscribe links, RFC 8058 headers."""
+    """The digest mail: plain text and HTML (its CSS inlined), manage and unsubscribe links, RFC 8058 headers,
+    and marked as bulk mail (`Precedence: bulk`; mail.message marks every message automatic) so that auto-replies
+    and out-of-office notices stay away. mail.BadAddress for an address no mail may go to."""
     manage = links.manage_url(settings, sub.pk, sub.email)
     unsubscribe = links.unsubscribe_url(settings, sub.pk, sub.email)
     subject, text, html = _bodies_for(settings.base_url, period, papers)
@@ -155,4 +157,5 @@ def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[Di
     msg = mail.message(settings, sub.email, subject, text, html, cte="base64")
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Precedence"] = "bulk"
     return msg

@@ -114,7 +114,10 @@ class _Composer:
         if self.pool is not None:
             return loop.run_in_executor(self.pool, _prepare_in_worker, sub, [p.pk for p in papers], message_id)
         future: asyncio.Future[Outgoing] = loop.create_future()
-        future.set_result(prepare(self.settings, sub, self.period, papers, message_id))
+        try:
+            future.set_result(prepare(self.settings, sub, self.period, papers, message_id))
+        except PermanentFailure as exc:  # an address no digest may go to: the consumer records it bounced
+            future.set_exception(exc)
         return future
 
     def close(self) -> None:
@@ -248,7 +251,16 @@ async def _consume(
 ) -> None:
     """Send queued digests over one connection, retrying temporary failures, and record each outcome."""
     while (job := await ledger.wait(queue.get())) is not None:
-        out, email = await ledger.wait(job.outgoing), job.sub.email
+        email = job.sub.email
+        try:
+            out = await ledger.wait(job.outgoing)
+        except PermanentFailure as exc:
+            log.warning("digest to subscriber %s not sent: %s", job.sub.pk, exc)
+            ledger.add_failed(job.sub.pk, str(exc), bounced=True)
+            report.bounced.append(email)
+            if ledger.due():
+                ledger.flush()
+            continue
         for attempt in range(options.retries + 1):
             await pacer.wait(ledger)
             try:

@@ -31,11 +31,10 @@ class ServerUnavailable(TemporaryFailure):
 
 
 def _classify(exc: Exception) -> Exception:
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
-        exc = exc.recipients[0]
-    code = getattr(exc, "code", None)
-    if isinstance(code, int) and 500 <= code < 600:
-        return PermanentFailure(f"{code} {getattr(exc, 'message', '')}".strip())
+    if mail.is_permanent(exc):
+        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+            exc = exc.recipients[0]
+        return PermanentFailure(f"{getattr(exc, 'code', '')} {getattr(exc, 'message', '')}".strip())
     return TemporaryFailure(f"{type(exc).__name__}: {exc}")
 
 
@@ -53,8 +52,12 @@ class Outgoing:
 def prepare(
     settings: Settings, sub: Subscriber, period: Period, papers: list[DigestPaper], message_id: str
 ) -> Outgoing:
-    """Compose `sub`'s digest under `message_id` and flatten it as `SMTP.send_message` would (7-bit clean)."""
-    msg = compose(settings, sub, period, papers)
+    """Compose `sub`'s digest under `message_id` and flatten it as `SMTP.send_message` would (7-bit clean).
+    PermanentFailure for an address no digest may go to (stored before addresses were validated)."""
+    try:
+        msg = compose(settings, sub, period, papers)
+    except mail.BadAddress as exc:
+        raise PermanentFailure(str(exc)) from None
     msg.replace_header("Message-ID", message_id)
     sender, recipients = extract_sender(msg), extract_recipients(msg)
     assert sender and recipients, "a digest names its sender and recipient"

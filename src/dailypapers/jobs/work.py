@@ -241,6 +241,14 @@ def send_digests(ctx: Context, progress: Progress, timestamp: int | None = None)
         raise DigestIncomplete("; ".join(unsent))
 
 
+def account_mail(ctx: Context, progress: Progress, kind: str, account_pk: int, then: str = "") -> None:
+    """One account mail (an activation or password-reset link, or a note), composed with a fresh link as it is
+    sent; a mail server out of reach fails the run, which is retried."""
+    from dailypapers.accounts.mailing import AccountMail, send
+
+    progress.note(asyncio.run(send(ctx.engine, ctx.settings, AccountMail(kind, account_pk, then))))
+
+
 def import_file(ctx: Context, progress: Progress, path: str, fmt: str | None = None) -> None:
     """Import one file (as `dailypapers import`), resuming where an interrupted run of it stopped."""
     from dailypapers.ingest.importer import import_file as run_import
@@ -379,6 +387,7 @@ JOBS = (
         retries=8,
         lock="digests",
     ),
+    Job("account-mail", "an account's activation or password-reset link, or a note", account_mail, retries=6),
     Job("housekeeping", "forget expired sessions, stale checkpoints, old job history", housekeeping, cron="17 3 * * *"),
     Job("retry-stalled", "run again the jobs of workers that died", retry_stalled, cron="* * * * *"),
     Job(

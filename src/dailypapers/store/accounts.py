@@ -125,12 +125,24 @@ def account_by_email(conn: Connection, email: str) -> Account | None:
     return _account(row) if row else None
 
 
+def account_by_login(conn: Connection, login: str) -> Account | None:
+    """The account a sign-in's `login` names: an address when it holds an @, else a username."""
+    return account_by_email(conn, login) if "@" in login else account_by_name(conn, login)
+
+
 def password_hash_of(conn: Connection, pk: int) -> str | None:
     return conn.execute(select(users.c.password_hash).where(users.c.pk == pk)).scalar()
 
 
 def set_password_hash(conn: Connection, pk: int, password_hash: str) -> None:
     conn.execute(update(users).where(users.c.pk == pk).values(password_hash=password_hash))
+
+
+def replace_password_hash(conn: Connection, pk: int, old: str | None, new: str) -> bool:
+    """Set the password hash if it still is `old` (a reset link is used once, even by two requests at once)."""
+    same = users.c.password_hash.is_(None) if old is None else users.c.password_hash == old
+    result = conn.execute(update(users).where(users.c.pk == pk, same).values(password_hash=new))
+    return bool(result.rowcount)
 
 
 def activate(conn: Connection, pk: int) -> None:

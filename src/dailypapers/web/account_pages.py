@@ -1,20 +1,26 @@
-"""Sign up (with an emailed activation link), sign in and out, settings: password, digest and API tokens.
+"""Sign up (with an emailed activation link), sign in and out, new activation links and password resets,
+settings: password, digest and API tokens.
 
-The use cases and their rules are `accounts.membership`'s; these handlers turn forms into calls and
-refusals into the form again, with the message. `next` (where to go once signed in) travels through sign-in,
-sign-up and the activation link; when it names an upvote asked for while signed out, that vote is cast
-(web/upvotes.py). `/login` and `/logout` are aliases of `/signin` and `/signout`.
+The use cases and their rules are `accounts.membership`'s and `accounts.recovery`'s; these handlers turn
+forms into calls and refusals into the form again, with the message. Mail never holds up an answer: it goes
+to the `account-mail` job (retried while the mail server fails), or after the response where this process
+has no job engine. `next` (where to go once signed in) travels through sign-in, sign-up and the activation
+link; when it names an upvote asked for while signed out, that vote is cast (web/upvotes.py). `/login` and
+`/logout` are aliases of `/signin` and `/signout`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 
-from dailypapers.accounts import membership
+from dailypapers.accounts import mailing, membership, recovery
+from dailypapers.accounts.mailing import AccountMail
 from dailypapers.digest import subscribing
 from dailypapers.problems import BadRequest
 from dailypapers.store.accounts import Account
@@ -22,7 +28,10 @@ from dailypapers.web.auth import (
     SESSION_COOKIE,
     check_csrf,
     end_session,
+    known_accounts,
+    limits_of,
     rate_limit,
+    remember_device,
     render_personal,
     require_user,
     start_session,
@@ -31,9 +40,15 @@ from dailypapers.web.flash import flash
 from dailypapers.web.site import site_of
 from dailypapers.web.upvotes import cast_intent, intent_title, local_path
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 # No NUL characters: PostgreSQL cannot store or even compare text holding them (500 otherwise).
 Text = Annotated[str, Form(max_length=2000, pattern=r"^[^\x00]*$")]
+# What asking for a link answers, whether or not the login names an account.
+LINK_ON_ITS_WAY = (
+    "If {login} names an account of this site, a message with a link is on its way to its address. "
+    "It can take a few minutes; check your spam folder too."
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -46,25 +61,47 @@ def _form(request: Request, template: str, next: str, status: int = 200, **conte
     return render_personal(request, template, status=status, next=next, intent=intent_title(request, next), **context)
 
 
+async def send_later(request: Request, background: BackgroundTasks, outgoing: AccountMail | None) -> None:
+    """Hand `outgoing` to the job engine (retried while the mail server fails), or, in a process without
+    one that runs it (SQLite's queue lives in the serving process), send it after the response. Never
+    raises: the answer does not depend on mail."""
+    if outgoing is None:
+        return
+    site = site_of(request)
+    if site.jobs is not None and (site.jobs.worker or not site.settings.is_sqlite):
+        try:
+            await run_in_threadpool(site.jobs.defer, mailing.JOB, **outgoing.job_args())
+            return
+        except Exception:
+            log.exception("could not queue the %s mail; sending it after the response", outgoing.kind)
+    background.add_task(mailing.send_quietly, site.engine, site.settings, outgoing)
+
+
 @router.get("/signup")
 def signup_form(request: Request, next: str = "/") -> Response:
     return _form(request, "signup.html", next, form={}, error=None)
 
 
 @router.post("/signup", dependencies=[Depends(check_csrf)])
-async def signup(request: Request, username: Text, email: Text, password: Text, next: Text = "/") -> Response:
+async def signup(
+    request: Request, background: BackgroundTasks, username: Text, email: Text, password: Text, next: Text = "/"
+) -> Response:
     rate_limit(request, "signup")
     site = site_of(request)
     try:
-        address = await membership.sign_up(site.engine, site.settings, username, email, password, then=_safe_next(next))
+        address, outgoing = await membership.sign_up(
+            site.engine, username, email, password, then=_safe_next(next), limits=limits_of(request)
+        )
     except BadRequest as problem:
         form = {"username": username.strip(), "email": email.strip().lower()}
         return _form(request, "signup.html", next, status=400, form=form, error=str(problem))
+    await send_later(request, background, outgoing)
     return render_personal(
         request,
         "notice.html",
         title="Check your inbox",
-        message=f"We sent a message to {address}. Open the link in it to finish signing up.",
+        message=f"A message to {address} is on its way. Open the link in it to finish signing up.",
+        resend=True,
     )
 
 
@@ -79,6 +116,67 @@ def activate(request: Request, token: str = "", next: str = "/") -> Response:
     return flash(response, "activated", site.settings.secure_cookies)
 
 
+def _ask_form(request: Request, kind: str, status: int = 200, **context: object) -> Response:
+    return render_personal(request, "account_link.html", status=status, kind=kind, **context)
+
+
+@router.get("/activate/resend")
+def resend_form(request: Request) -> Response:
+    return _ask_form(request, "activate", login="")
+
+
+@router.get("/password/forgot")
+def forgot_form(request: Request) -> Response:
+    return _ask_form(request, "reset", login="")
+
+
+async def _ask(request: Request, background: BackgroundTasks, login: str, kind: str) -> Response:
+    """Send the link asked for, if the login names an account; the same answer either way."""
+    rate_limit(request, "account_mail")
+    login = login.strip()
+    if not login:
+        return _ask_form(request, kind, status=400, login="", error="Give your username or email address.")
+    engine, limits = site_of(request).engine, limits_of(request)
+    ask = recovery.ask_activation if kind == "activate" else recovery.ask_reset
+    await send_later(request, background, await run_in_threadpool(ask, engine, login, limits))
+    title = "Check your inbox"
+    return render_personal(request, "notice.html", title=title, message=LINK_ON_ITS_WAY.format(login=login))
+
+
+@router.post("/activate/resend", dependencies=[Depends(check_csrf)])
+async def resend(request: Request, background: BackgroundTasks, login: Text) -> Response:
+    return await _ask(request, background, login, "activate")
+
+
+@router.post("/password/forgot", dependencies=[Depends(check_csrf)])
+async def forgot(request: Request, background: BackgroundTasks, login: Text) -> Response:
+    return await _ask(request, background, login, "reset")
+
+
+@router.get("/password/reset")
+def reset_form(request: Request, token: str = "") -> Response:
+    """The emailed link: a form for the new password (or why the link does not work)."""
+    site = site_of(request)
+    account = recovery.reset_link_account(site.engine, site.settings, token)
+    response = render_personal(request, "reset_password.html", token=token, name=account.name, error=None)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link's token stays out of other requests
+    return response
+
+
+@router.post("/password/reset", dependencies=[Depends(check_csrf)])
+async def reset(request: Request, token: Text, password: Text) -> Response:
+    site = site_of(request)
+    try:
+        account = await recovery.reset_password(site.engine, site.settings, token, password)
+    except BadRequest as problem:
+        account = recovery.reset_link_account(site.engine, site.settings, token)  # a dead link: the error page
+        return render_personal(request, "reset_password.html", 400, token=token, name=account.name, error=str(problem))
+    message = f"The password of {account.name} is changed, and every session of the account ended. Sign in with it."
+    response = render_personal(request, "notice.html", title="Password changed", message=message, signin=True)
+    remember_device(request, response, account)  # the link proved the address: this browser may sign in
+    return response
+
+
 @router.get("/signin")
 def signin_form(request: Request, next: str = "/") -> Response:
     return _form(request, "signin.html", next, error=None, login="")
@@ -87,9 +185,14 @@ def signin_form(request: Request, next: str = "/") -> Response:
 @router.post("/signin", dependencies=[Depends(check_csrf)])
 async def signin(request: Request, login: Text, password: Text, next: Text = "/") -> Response:
     login = login.strip()
-    rate_limit(request, "signin", f"login:{login.lower()}")
+    rate_limit(request, "signin")
+    engine, limits, known = site_of(request).engine, limits_of(request), known_accounts(request)
     try:
-        account = await membership.sign_in(site_of(request).engine, login, password)
+        account = await membership.sign_in(engine, login, password, limits=limits, known=known)
+    except membership.TooManyAttempts as refused:
+        response = _form(request, "signin.html", next, status=429, error=str(refused), login=login)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     except BadRequest as problem:
         return _form(request, "signin.html", next, status=400, error=str(problem), login=login)
     response = RedirectResponse(cast_intent(request, account, _safe_next(next)), status_code=303)

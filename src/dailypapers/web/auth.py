@@ -9,7 +9,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from dailypapers.accounts import csrf, membership
+from dailypapers.accounts import csrf, membership, signed
+from dailypapers.accounts.ratelimit import RateLimits
 from dailypapers.store import accounts
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx
@@ -17,6 +18,7 @@ from dailypapers.web import banner, flash
 from dailypapers.web.site import HTML_HEADERS, cached, site_of
 
 SESSION_COOKIE = "dp_session"
+DEVICE_COOKIE = "dp_device"  # the accounts this browser signed in to (signed): it may try past their sign-in limit
 
 
 def viewer(request: Request) -> Account | None:
@@ -66,25 +68,30 @@ def require_admin(request: Request) -> Account:
 
 
 def csrf_token(request: Request) -> str:
-    """The token forms on this page must send back; sets the CSRF cookie when the browser lacks it."""
+    """The token forms on this page must send back, bound to this browser's CSRF cookie and its session (sets
+    the CSRF cookie when the browser lacks it)."""
     value = request.cookies.get(csrf.COOKIE) or getattr(request.state, "new_csrf_cookie", None)
     if value is None:
         value = csrf.new_cookie_value()
         request.state.new_csrf_cookie = value
-    return csrf.token_for(site_of(request).settings.ensure_secret_key(), value)
+    session = request.cookies.get(SESSION_COOKIE, "")
+    return csrf.token_for(site_of(request).settings.ensure_secret_key(), value, session)
+
+
+def _set_csrf_cookie(request: Request, response: Response, value: str) -> None:
+    secure = site_of(request).settings.secure_cookies
+    response.set_cookie(csrf.COOKIE, value, httponly=True, samesite="lax", secure=secure, max_age=60 * 60 * 24 * 365)
+
+
+def rotate_csrf(request: Request, response: Response) -> None:
+    """A new CSRF cookie (signing in or out): the tokens of pages shown before stop working."""
+    _set_csrf_cookie(request, response, csrf.new_cookie_value())
 
 
 def finish(request: Request, response: Response) -> Response:
     """Attach the cookies this request decided on (a new CSRF cookie)."""
     if value := getattr(request.state, "new_csrf_cookie", None):
-        response.set_cookie(
-            csrf.COOKIE,
-            value,
-            httponly=True,
-            samesite="lax",
-            secure=site_of(request).settings.secure_cookies,
-            max_age=60 * 60 * 24 * 365,
-        )
+        _set_csrf_cookie(request, response, value)
     flash.clear(request, response)
     return response
 
@@ -105,12 +112,19 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(csrf.FIELD)
         sent = value if isinstance(value, str) else None
-    if not csrf.valid(site_of(request).settings.ensure_secret_key(), request.cookies.get(csrf.COOKIE), sent):
+    secret, session = site_of(request).settings.ensure_secret_key(), request.cookies.get(SESSION_COOKIE, "")
+    if not csrf.valid(secret, request.cookies.get(csrf.COOKIE), sent, session):
         raise HTTPException(403, "This form has expired or did not come from this site. Reload the page and try again.")
 
 
 def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def limits_of(request: Request) -> RateLimits | None:
+    """The rate limits for use cases that count by account (None when DAILYPAPERS_RATE_LIMITS is off)."""
+    site = site_of(request)
+    return site.limits if site.settings.rate_limits else None
 
 
 def rate_limit(request: Request, action: str, *extra: str) -> None:
@@ -127,8 +141,24 @@ def rate_limit(request: Request, action: str, *extra: str) -> None:
         )
 
 
+def known_accounts(request: Request) -> list[int]:
+    """The accounts this browser signed in to before, by its known-device cookie."""
+    return signed.known_accounts(site_of(request).settings.ensure_secret_key(), request.cookies.get(DEVICE_COOKIE))
+
+
+def remember_device(request: Request, response: Response, account: Account) -> None:
+    """Count this browser as one `account` signed in from (or proved its address on)."""
+    settings = site_of(request).settings
+    value = signed.device_cookie(settings.ensure_secret_key(), [*known_accounts(request), account.pk])
+    secure = settings.secure_cookies
+    response.set_cookie(
+        DEVICE_COOKIE, value, httponly=True, samesite="lax", secure=secure, max_age=signed.DEVICE_MAX_AGE
+    )
+
+
 def start_session(request: Request, response: Response, account: Account) -> None:
-    """Sign `account` in: a new session, its token in the cookie of `response`."""
+    """Sign `account` in: a new session, its token in the cookie of `response`, a new CSRF cookie, and this
+    browser remembered as one the account signs in from."""
     site = site_of(request)
     token = membership.start_session(site.engine, site.settings, account)
     response.set_cookie(
@@ -139,12 +169,15 @@ def start_session(request: Request, response: Response, account: Account) -> Non
         secure=site.settings.secure_cookies,
         max_age=site.settings.session_days * 86400,
     )
+    rotate_csrf(request, response)
+    remember_device(request, response, account)
 
 
 def end_session(request: Request, response: Response) -> None:
     if token := request.cookies.get(SESSION_COOKIE):
         membership.end_session(site_of(request).engine, token)
     response.delete_cookie(SESSION_COOKIE)
+    rotate_csrf(request, response)
 
 
 def page_context(request: Request) -> dict[str, Any]:

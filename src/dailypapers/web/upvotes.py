@@ -9,6 +9,7 @@ form: no GET changes anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -33,17 +34,24 @@ def vote(request: Request, paper_id: str, on: bool) -> dict[str, object]:
     return asdict(voting.vote(site_of(request).engine, account, paper_id, on))
 
 
+# Browsers drop tabs and line breaks from URLs and read a backslash as a slash: "/<TAB>/evil" is "//evil".
+_NOT_IN_PATHS = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
 def local_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site (not `//host`, nor `/\\host`, which browsers read as a host)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+    """`target` if it is a path on this site: it starts with one slash and holds no backslash or control
+    character (`//host`, `/\\host` or a slash, a tab and `/host` would take a browser to another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and not _NOT_IN_PATHS.search(target):
         return target
     return None
 
 
 def _back_from_referer(request: Request) -> str | None:
-    """The page (path and query) of this site the request came from, if the browser said."""
+    """The page (path and query) of this site the request came from, if the browser said; None for a
+    `Referer` of another origin."""
     referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc != request.url.netloc or not referer.path:
+    ours = {request.url.netloc, urlsplit(site_of(request).settings.base_url).netloc}
+    if referer.scheme not in ("http", "https") or referer.netloc not in ours or not referer.path:
         return None
     return local_path(referer.path + ("?" + referer.query if referer.query else ""))
 
@@ -120,7 +128,7 @@ def upvote_form(
     result = vote(request, paper_id, on == "1")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result)
-    to = local_path(back) or request.headers.get("referer") or f"/papers/{paper_id}"
+    to = local_path(back) or _back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
     return RedirectResponse(to, status_code=303)
 
 
