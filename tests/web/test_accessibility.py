@@ -37,6 +37,10 @@ PAGES = [
     "/?cat=cs.CL",
     "/papers/2607.28618/upvote",
     "/docs",
+    "/activate/resend",
+    "/password/forgot",
+    "/password/reset?token=forged",  # the page that says a link is no good
+    "/unsubscribe?token=forged",
     "/no/such/page",
 ]
 SIGNED_IN = ["/", "/papers/2607.28618", "/settings", "/submit", "/admin/jobs", "/admin/curation", "/admin/users"]

@@ -144,21 +144,21 @@ def title_of(conn: Connection, paper_pk: int) -> str:
 
 # Days the site shows (periods.FIRST_YEAR to LAST_YEAR). Imports refuse others, but a database filled
 # before they did may hold some: they are left out here rather than breaking the pages that start from them.
-_SHOWN = "day BETWEEN :first AND :last"
+_IN_YEARS = "day BETWEEN :first AND :last"
 
 
-def _shown() -> dict[str, dt.date]:
+def _years() -> dict[str, dt.date]:
     return {"first": dt.date(FIRST_YEAR, 1, 1), "last": dt.date(LAST_YEAR, 12, 31)}
 
 
 def latest_day(conn: Connection) -> dt.date | None:
     """The most recent day with a featured paper."""
-    return as_date(conn.execute(text(f"SELECT max(day) FROM daily_listings WHERE {_SHOWN}"), _shown()).scalar())
+    return as_date(conn.execute(text(f"SELECT max(day) FROM daily_listings WHERE {_IN_YEARS}"), _years()).scalar())
 
 
 def first_day(conn: Connection) -> dt.date | None:
     """The earliest day with a featured paper."""
-    return as_date(conn.execute(text(f"SELECT min(day) FROM daily_listings WHERE {_SHOWN}"), _shown()).scalar())
+    return as_date(conn.execute(text(f"SELECT min(day) FROM daily_listings WHERE {_IN_YEARS}"), _years()).scalar())
 
 
 def day_before(conn: Connection, day: dt.date) -> dt.date | None:
