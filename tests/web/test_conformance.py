@@ -62,3 +62,22 @@ def test_atom_entries_have_one_alternate_link_and_the_feed_a_lasting_id(demo_ser
         assert feed_id == demo_server + path
     else:
         assert feed_id == demo_server + "/date/2026-07-31"
+
+
+def test_the_openapi_document_says_how_to_authenticate_and_what_errors_look_like(demo_server: str) -> None:
+    doc = httpx.get(f"{demo_server}/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token from the settings page",
+    }
+    assert doc["components"]["schemas"]["Error"]["required"] == ["error"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    upvote = doc["paths"]["/api/papers/{paper_id}/upvote"]["post"]
+    assert {"401", "403", "404", "422", "429"} <= set(upvote["responses"])
+    assert upvote["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
+    assert doc["paths"]["/api/subscriptions"]["post"]["security"] == [{}]  # anyone may subscribe
+    listing = doc["paths"]["/api/daily_papers"]["get"]
+    assert "security" not in listing and listing["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }

@@ -22,6 +22,7 @@ _WHY = {
     "502": "arXiv could not be reached to look the paper up, or answered with an error",
 }
 _MUTATING = {"post", "put", "patch", "delete"}
+_ANONYMOUS_WRITES = {"/api/subscriptions"}  # writes anyone may make (a digest subscription is confirmed by mail)
 
 
 def install(app: FastAPI) -> None:
@@ -56,7 +57,10 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             codes = ["400", "422"]
             if "{" in path:
                 codes.append("404")
-            if method in _MUTATING:
+            if method in _MUTATING and path in _ANONYMOUS_WRITES:
+                codes += ["413", "429"]
+                operation["security"] = [{}]
+            elif method in _MUTATING:
                 codes += ["401", "403", "413", "429"]
                 operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
             if path.endswith("/submit"):
