@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from dailypapers.ingest.importer import import_file
 from dailypapers.sources import limits
-from dailypapers.sources.record import UTF8_BOM, Author
+from dailypapers.sources.record import UTF8_BOM, Author, SourceError
 from tests.ingest.test_import import (
     KAGGLE_A,
     PNF_HF,
@@ -247,3 +247,15 @@ def test_atom_entries_over_a_limit_are_rejected_naming_entry_line_and_id(engine:
         f"{path}, entry 2 (line 37) (id 2607.28627): title longer than 1,000 characters (1,004)",
     ]
     assert no_controls(engine)
+
+
+@pytest.mark.parametrize("source", [PNF_HF, PNF_XML])
+def test_a_document_too_large_to_parse_in_memory_is_refused_whole(
+    engine: Engine, tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_DOCUMENT_BYTES", len(source.read_bytes()) - 1)
+    with pytest.raises(SourceError, match=r"document larger than .* MiB: split it"):
+        import_file(engine, source)
+    assert count(engine) == 0
+    monkeypatch.setattr(limits, "MAX_DOCUMENT_BYTES", len(source.read_bytes()))
+    assert import_file(engine, source).new > 0  # at the limit it imports

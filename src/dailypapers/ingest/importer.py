@@ -7,6 +7,7 @@ resumes where the last committed batch ended and the end state equals one clean 
 from __future__ import annotations
 
 import gzip
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import IO, TYPE_CHECKING
 
 from dailypapers.ingest.batches import ImportReport, Prepared, auto_feature, prepared, write_batch
 from dailypapers.ingest.bulk import import_lines
+from dailypapers.sources import limits
 from dailypapers.sources.detect import FORMATS, Format, Item, detect_format
 from dailypapers.sources.record import SourceError
 
@@ -84,9 +86,15 @@ def import_file(
     if form.document_parser is not None:
         try:
             with _open(path) as fp:
-                items = list(form.document_parser(fp, where))
+                data = fp.read(limits.MAX_DOCUMENT_BYTES + 1)
         except (OSError, EOFError) as exc:
             raise SourceError(f"cannot read the file ({exc})", where=where) from exc
+        if len(data) > limits.MAX_DOCUMENT_BYTES:
+            raise SourceError(
+                f"a {form.name} document larger than {limits.MAX_DOCUMENT_BYTES >> 20} MiB: split it into smaller ones",
+                where=where,
+            )
+        items = list(form.document_parser(io.BytesIO(data), where))
         ingest_items(engine, items, report, auto_feature_categories=auto_feature_categories, batch_size=batch_size)
         if progress:
             progress(size)

@@ -24,6 +24,9 @@ from dailypapers.sources.names import MAX_NAME
 from dailypapers.sources.record import PaperRecord, SourceError, normalized
 
 MAX_LINE_BYTES = 4 << 20  # one line of a JSONL file (Kaggle, seed): room for MAX_AUTHORS with affiliations
+# A whole-document file (HF JSON, arXiv Atom, RSS, OAI-PMH), decompressed: parsed in memory, so bounded. The
+# largest real ones are arXiv API pages of 2,000 entries (about 10 MB) and OAI-PMH pages (about 2 MB).
+MAX_DOCUMENT_BYTES = 256 << 20
 MAX_ID = 64  # papers.id is VARCHAR(64); PostgreSQL refuses longer values
 MAX_TITLE = 1_000
 MAX_ABSTRACT = 20_000
