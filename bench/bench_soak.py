@@ -95,11 +95,13 @@ class Mix:
         return [await c.post(f"/api/papers/{rng.choice(self.papers)}/comments", json=body, headers=auth)]
 
     async def signin(self, c: httpx.AsyncClient, rng: random.Random) -> list[httpx.Response]:
-        c.cookies.clear()
-        form = await c.get("/signin")
-        token = html.fromstring(form.text).cssselect("input[name=csrf_token]")[0].get("value")
-        data = {"login": f"reader{rng.randrange(READERS)}", "password": PASSWORD, "csrf_token": token, "next": "/"}
-        return [form, await c.post("/signin", data=data)]
+        # A browser of its own: its cookies must not mix with another request in flight on `c`.
+        async with httpx.AsyncClient(base_url=c.base_url, timeout=c.timeout) as browser:
+            form = await browser.get("/signin")
+            token = html.fromstring(form.text).cssselect("input[name=csrf_token]")[0].get("value")
+            login = f"reader{rng.randrange(READERS)}"
+            data = {"login": login, "password": PASSWORD, "csrf_token": token, "next": "/"}
+            return [form, await browser.post("/signin", data=data)]
 
 
 EXPECTED = {200, 201, 303, 304}
