@@ -152,6 +152,8 @@ def serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "DAILYPAPERS_EMBED_BACKGROUND": "0",
         "DAILYPAPERS_DIGEST_SCHEDULER": "0",
         "DAILYPAPERS_RATE_LIMITS": "0",
+        # Only serve: the background jobs (TL;DRs for a million synthetic papers...) would share the CPU.
+        "DAILYPAPERS_JOBS": "off",
     }
     cmd = [sys.executable, "-m", "uvicorn", "dailypapers.web.app:create_app_from_env", "--factory"]
     cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
@@ -177,7 +179,10 @@ def over_http(settings: Settings, qs: list[str]) -> Iterator[tuple[str, object]]
         yield "web_worker_rss_mb", round(rss_mb(proc.pid))
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def run(size: int, directory: Path, rebuild: bool = True) -> dict[str, object]:
@@ -211,6 +216,7 @@ def run(size: int, directory: Path, rebuild: bool = True) -> dict[str, object]:
         searcher = Searcher(engine, settings, SemanticIndex(engine, settings))
         result[mode] = timed(lambda q, m=mode, s=searcher: s.search(q, m, limit=20), qs)
     engine.dispose()
+    print(json.dumps(result), flush=True)  # the in-process figures, whatever happens over HTTP
     result.update(dict(over_http(settings, qs)))
     return result
 
