@@ -207,8 +207,16 @@ async def soak(base: str, mix: Mix, rate: float, seconds: float, pid: int) -> di
         "rss_mb_after_warmup": round(statistics.mean(warm), 1),
         "rss_mb_last_minute": round(statistics.mean(last), 1),
         "rss_mb_max": round(max(mb for _, mb in memory), 1),
+        "rss_slope_mb_per_min_after_warmup": _slope([(t, mb) for t, mb in memory if t >= 120]),
         "memory": memory,
     }
+
+
+def _slope(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares growth of memory, MB per minute (None with fewer than three samples)."""
+    if len(points) < 3:
+        return None
+    return round(statistics.linear_regression([t for t, _ in points], [mb for _, mb in points]).slope * 60, 2)
 
 
 def main() -> None:
