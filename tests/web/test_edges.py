@@ -16,7 +16,7 @@ from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
 from dailypapers.store import accounts
 from dailypapers.store.db import write_tx
-from dailypapers.web.limits import MAX_JSON_DEPTH, json_depth
+from dailypapers.web.limits import MAX_JSON_DEPTH, MAX_QUERY_BYTES, json_depth
 from tests.support.server import serve_app
 from tests.support.visitor import Visitor
 
@@ -95,3 +95,10 @@ def test_deeply_nested_json_is_refused_before_parsing(site: str, auth: dict[str,
 )
 def test_json_depth(text: bytes, depth: int) -> None:
     assert json_depth(text) == depth
+
+
+def test_a_query_string_past_its_limit_is_414_before_parsing(site: str) -> None:
+    long = "&".join(f"p{i}=x" for i in range(3000))
+    r = httpx.get(f"{site}/api/daily_papers?{long}")
+    assert r.status_code == 414 and r.json() == {"error": f"Query string longer than {MAX_QUERY_BYTES} bytes"}
+    assert httpx.get(f"{site}/search", params={"q": "é" * 500}).status_code == 200  # the longest search fits

@@ -8,6 +8,7 @@ import re
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MAX_QUERY_BYTES = 8192  # a query string: the longest real one (a search of 500 characters, encoded) is < 2 KiB
 MAX_JSON_DEPTH = 32  # no request body of this API nests deeper than 4; parsers recurse per level
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _OPEN = np.zeros(256, dtype=np.int32)
@@ -73,7 +74,8 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 class BodyLimit:
-    """Answer 413 to requests whose body is larger than `max_bytes`, declared or streamed."""
+    """Answer 413 to requests whose body is larger than `max_bytes`, declared or streamed, and 414 to a
+    query string longer than MAX_QUERY_BYTES (before anything parses its parameters)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -82,6 +84,9 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            await _refuse(send, 414, f"Query string longer than {MAX_QUERY_BYTES} bytes".encode())
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
