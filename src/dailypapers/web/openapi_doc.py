@@ -17,6 +17,7 @@ _WHY = {
     "403": "Not allowed for this account (role, suspension), or a form without its CSRF token",
     "404": "No such paper (or other named thing)",
     "413": "Request body too large",
+    "414": "Query string too long (over 8 KiB)",
     "422": "A parameter or the body failed validation: the message says which and why",
     "429": "Too many requests: wait the seconds `Retry-After` gives",
     "502": "arXiv could not be reached to look the paper up, or answered with an error",
@@ -54,7 +55,7 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             if method not in _MUTATING and method != "get":
                 continue
-            codes = ["400", "422"]
+            codes = ["400", "414", "422"]
             if "{" in path:
                 codes.append("404")
             if method in _MUTATING and path in _ANONYMOUS_WRITES:
