@@ -273,7 +273,7 @@ def test_week_trending_ranks_by_score_not_raw_upvotes(engine: Engine, tmp_path: 
         with read_tx(engine) as conn:
             listed = feed.listings_between(conn, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
         expected = [s.item.id for s in rank(listed, featured_at(dt.date(2026, 4, 1)), PARAMS)]
-        month = httpx.get(f"{base}/api/daily_papers", params={"month": "2026-03"}).json()
+        month = httpx.get(f"{base}/api/daily_papers", params={"month": "2026-03", "sort": "trending"}).json()
         assert [i["paper"]["id"] for i in month] == expected
         assert titles(httpx.get(f"{base}/month/2026-03")) == [f"Paper {pid}" for pid in expected]
         # "new" still orders by publication.
@@ -309,8 +309,8 @@ def test_trending_page_lists_the_last_seven_days(engine: Engine, tmp_path: Path)
         assert 'aria-pressed="true"' in client.get("/trending").text
         fresh = httpx.get(f"{base}/trending", headers={"If-None-Match": r.headers["etag"]})
         assert fresh.status_code == 200 and "(2 + 1) /" in fresh.text
-        # The HF-shaped API without a period uses the same score over everything featured.
-        api = httpx.get(f"{base}/api/daily_papers").json()
+        # The HF-shaped API without a period, sorted by trending, uses the same score over everything featured.
+        api = httpx.get(f"{base}/api/daily_papers", params={"sort": "trending"}).json()
         with read_tx(engine) as conn:
             everything = rank(feed.listings_between(conn, None, None), dt.datetime.now(dt.UTC), PARAMS)
         assert [i["paper"]["id"] for i in api] == [s.item.id for s in everything]
