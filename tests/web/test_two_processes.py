@@ -1,6 +1,6 @@
 """Two `dailypapers serve` processes on one PostgreSQL and one Redis, as a scale-out instance runs them:
 a session, its CSRF token and the rate limits hold across them, and a vote, a comment and a newly featured
-paper made through one are seen through the other within a second."""
+paper made through one are seen through the other within the page cache's TTL (0.5 s) and a render (SEEN_WITHIN)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tests.support.redis import start_redis
 from tests.support.server import SECRET
 
 DAY = dt.date(2026, 1, 5)
-SEEN_WITHIN = 1.0  # seconds
+SEEN_WITHIN = 2.0  # seconds: the page cache's 0.5 s TTL, then a page render on a loaded 2-core CI machine
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -106,7 +106,7 @@ def test_two_serve_processes_agree(pg: Engine, two_servers: tuple[str, str]) -> 
     assert on_b.get("/settings").status_code == 200
     token = _csrf(on_a)
 
-    # A vote through A is on B's cached API answer and page within a second.
+    # A vote through A is on B's cached API answer and page soon after.
     assert httpx.get(f"{b}/api/papers/2601.00001").json()["upvotes"] == 3
     assert httpx.get(f"{b}/date/{DAY.isoformat()}").status_code == 200  # now in B's page cache
     assert on_a.post("/papers/2601.00001/upvote", data={"csrf_token": token}).status_code == 303
@@ -114,13 +114,13 @@ def test_two_serve_processes_agree(pg: Engine, two_servers: tuple[str, str]) -> 
     feed = f"{b}/date/{DAY.isoformat()}"
     _seen(lambda: 'aria-label="4 upvotes: 3 on Hugging Face, 1 here"' in httpx.get(feed).text, "the vote on the feed")
 
-    # A comment through B (with A's token) is on A's paper page within a second.
+    # A comment through B (with A's token) is on A's paper page soon after.
     assert httpx.get(f"{a}/papers/2601.00001").status_code == 200  # in A's page cache
     posted = on_b.post("/papers/2601.00001/comments", data={"body": "Seen from both sides", "csrf_token": token})
     assert posted.status_code == 303
     _seen(lambda: "Seen from both sides" in httpx.get(f"{a}/papers/2601.00001").text, "the comment")
 
-    # A paper featured through A is on B's feed within a second.
+    # A paper featured through A is on B's feed soon after.
     assert len(httpx.get(f"{b}/api/daily_papers", params={"date": DAY.isoformat()}).json()) == 1
     featured = on_a.post("/papers/2601.00002/feature", data={"day": DAY.isoformat(), "csrf_token": token})
     assert featured.status_code == 303
