@@ -79,3 +79,12 @@ def test_least_recently_used_entries_go_first(demo_engine: Engine) -> None:
 
 def _keys(cache: PageCache, segment: str) -> list[str]:
     return list(cache._segments[segment].entries)
+
+
+def test_a_page_that_becomes_an_error_is_cached_once_in_its_new_place(demo_engine: Engine) -> None:
+    cache = PageCache(demo_engine, max_bytes=64 * 1024)
+    cache.store("/papers/x?", 1, b"the paper", "text/html")
+    gone = cache.store("/papers/x?", 2, b"not found", "text/html", status=404)
+    cache._version, cache._checked = 2, float("inf")  # the store moved on; no database read needed here
+    assert cache.lookup("/papers/x?") == gone
+    assert "/papers/x?" not in _keys(cache, PAGES)

@@ -59,10 +59,13 @@ class _Segment:
         self.bytes = 0
         self.entries: OrderedDict[str, tuple[int, float, Cached]] = OrderedDict()
 
-    def put(self, key: str, entry: tuple[int, float, Cached]) -> None:
+    def drop(self, key: str) -> None:
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= old[2].size() + len(key)
+
+    def put(self, key: str, entry: tuple[int, float, Cached]) -> None:
+        self.drop(key)
         self.entries[key] = entry
         self.bytes += entry[2].size() + len(key)
         while self.bytes > self.max_bytes and self.entries:
@@ -129,8 +132,11 @@ class PageCache:
         packed = transport.gzipped(body) if transport.compressible(media_type, len(body)) else None
         item = Cached(body, media_type, etag, status, packed, headers)
         seg = self._segments[segment if status == 200 else VARIED]
-        if item.size() + len(key) <= seg.max_bytes * MAX_ITEM_SHARE:
-            with self._lock:
+        with self._lock:
+            for other in self._segments.values():  # a page that became an error (or back) lives in one place
+                if other is not seg:
+                    other.drop(key)
+            if item.size() + len(key) <= seg.max_bytes * MAX_ITEM_SHARE:
                 seg.put(key, (version, time.monotonic(), item))
         return item
 
