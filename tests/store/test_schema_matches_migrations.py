@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
-from dailypapers.store import schema_derived  # noqa: F401  (its tables join Base.metadata)
+from dailypapers.store import schema_derived, schema_personal  # noqa: F401  (their tables join Base.metadata)
 from dailypapers.store.schema import Base
 
 

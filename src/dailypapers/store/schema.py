@@ -264,6 +264,7 @@ class Subscriber(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    for_you: Mapped[bool] = mapped_column(Boolean, default=False)  # the reader's own ranking (docs/personal.md)
 
 
 class DigestDelivery(Base):

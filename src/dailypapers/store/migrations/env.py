@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from dailypapers.store import schema_derived  # noqa: F401  (its tables join Base.metadata)
+from dailypapers.store import schema_derived, schema_personal  # noqa: F401  (their tables join Base.metadata)
 from dailypapers.store.schema import Base
 
 config = context.config
