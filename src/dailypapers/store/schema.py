@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -77,7 +78,11 @@ class Paper(Base):
     stars_growth: Mapped[int | None] = mapped_column(Integer)  # stars gained over the last 7 days
     code_pushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_papers_published", "published"), Index("ix_papers_announced", "announced"))
+    __table_args__ = (
+        Index("ix_papers_published", "published"),
+        Index("ix_papers_announced", "announced"),
+        Index("ix_papers_doi_lower", func.lower(doi)),  # imported libraries are matched by DOI
+    )
 
 
 class User(Base):

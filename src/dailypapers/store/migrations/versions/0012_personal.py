@@ -95,11 +95,14 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
     )
     op.create_index("ix_reader_profiles_stale", "reader_profiles", ["stale_since"])
+    # Imported libraries are matched to papers by DOI (case-insensitive, as DOIs are).
+    op.create_index("ix_papers_doi_lower", "papers", [sa.text("lower(doi)")])
     with op.batch_alter_table("subscribers") as t:
         t.add_column(sa.Column("for_you", sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_papers_doi_lower", "papers")
     with op.batch_alter_table("subscribers") as t:
         t.drop_column("for_you")
     for table in (
