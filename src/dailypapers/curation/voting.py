@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dailypapers.problems import NotFound
-from dailypapers.store import feed, votes
+from dailypapers.store import feed, reader_profiles, votes
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import write_tx
 
@@ -29,5 +29,6 @@ def vote(engine: Engine, account: Account, paper_id: str, on: bool) -> VoteState
         pk = feed.paper_pk_of(conn, paper_id)
         if pk is None:
             raise NotFound(f"Paper {paper_id} not found")
-        votes.set_vote(conn, account.pk, pk, on)
+        if votes.set_vote(conn, account.pk, pk, on):
+            reader_profiles.mark_stale(conn, account.pk)  # an upvote is a signal for the reader's ranking
         return VoteState(paper_id, votes.has_voted(conn, account.pk, pk), votes.upvotes_of(conn, pk))

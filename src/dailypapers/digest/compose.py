@@ -62,6 +62,7 @@ class DigestPaper:
     categories: list[str]
     upvotes: int
     day: dt.date
+    reason: str = ""  # why it is in a "for you" digest
 
 
 def period_papers(conn: Connection, period: Period, params: TrendingParams) -> list[DigestPaper]:
@@ -119,20 +120,26 @@ _BODIES_MAX = 256
 _bodies: dict[tuple[object, ...], tuple[str, str, str]] = {}
 
 
-def _bodies_for(base_url: str, period: Period, papers: list[DigestPaper]) -> tuple[str, str, str]:
+def _bodies_for(
+    base_url: str, period: Period, papers: list[DigestPaper], for_you: bool = False
+) -> tuple[str, str, str]:
     """(subject, text, html) with placeholder links, from a small per-process cache."""
-    key = (base_url, period, tuple((p.pk, p.title, p.authors, p.abstract, p.upvotes, p.id) for p in papers))
+    shape = tuple((p.pk, p.title, p.authors, p.abstract, p.upvotes, p.id, p.reason) for p in papers)
+    key = (base_url, period, for_you, shape)
     found = _bodies.get(key)
     if found is None:
         frequency = frequency_of(period)
-        subject = (
-            f"{frequency.title()} Papers digest, {period.key}: {len(papers)} paper{'s' if len(papers) != 1 else ''}"
-        )
+        count = f"{len(papers)} paper{'s' if len(papers) != 1 else ''}"
+        if for_you:
+            subject = f"{frequency.title()} Papers for you, {period.key}: {count}"
+        else:
+            subject = f"{frequency.title()} Papers digest, {period.key}: {count}"
         shown = [{**p.__dict__, "arxiv": not p.id.startswith("local-")} for p in papers]
         context = {
             "subject": subject,
             "period": period,
             "frequency": frequency,
+            "for_you": for_you,
             "papers": shown,
             "base_url": base_url,
             "manage": _MANAGE,
@@ -151,7 +158,7 @@ def compose(settings: Settings, sub: Subscriber, period: Period, papers: list[Di
     and out-of-office notices stay away. mail.BadAddress for an address no mail may go to."""
     manage = links.manage_url(settings, sub.pk, sub.email)
     unsubscribe = links.unsubscribe_url(settings, sub.pk, sub.email)
-    subject, text, html = _bodies_for(settings.base_url, period, papers)
+    subject, text, html = _bodies_for(settings.base_url, period, papers, sub.for_you and sub.user_pk is not None)
     text = text.replace(_MANAGE, manage).replace(_UNSUBSCRIBE, unsubscribe)
     html = html.replace(_MANAGE, escape(manage)).replace(_UNSUBSCRIBE, escape(unsubscribe))
     msg = mail.message(settings, sub.email, subject, text, html, cte="base64")

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from dailypapers.config import Settings
 from dailypapers.digest.compose import DigestPaper, choose, frequency_of, ledger_key, period_papers
+from dailypapers.digest.personal import PersonalDigests
 from dailypapers.digest.sending import Mailer, Outgoing, PermanentFailure, ServerUnavailable, TemporaryFailure, prepare
 from dailypapers.periods import Period
 from dailypapers.ranking.score import TrendingParams
@@ -94,6 +95,13 @@ def _prepare_in_worker(sub: Subscriber, paper_pks: list[int], message_id: str) -
     return prepare(settings, sub, period, [by_pk[pk] for pk in paper_pks], message_id)
 
 
+def _prepare_own_in_worker(sub: Subscriber, papers: list[DigestPaper], message_id: str) -> Outgoing:
+    """A digest of papers of its own ("for you"), sent along rather than looked up."""
+    assert _worker is not None
+    settings, period, _ = _worker
+    return prepare(settings, sub, period, papers, message_id)
+
+
 class _Composer:
     """Composes digests in this process, or in `processes` worker processes (started on first use)."""
 
@@ -112,6 +120,8 @@ class _Composer:
                 initargs=(self.settings, self.period, self.papers),
             )
         if self.pool is not None:
+            if sub.for_you:
+                return loop.run_in_executor(self.pool, _prepare_own_in_worker, sub, papers, message_id)
             return loop.run_in_executor(self.pool, _prepare_in_worker, sub, [p.pk for p in papers], message_id)
         future: asyncio.Future[Outgoing] = loop.create_future()
         try:
@@ -189,6 +199,7 @@ async def _produce(
     composer: _Composer,
     queue: asyncio.Queue[_Job | None],
     consumers: int,
+    personal: PersonalDigests,
 ) -> None:
     """Page through the subscribers; claim, compose and queue each digest to send."""
     after, paper_pks = 0, [p.pk for p in papers]
@@ -205,6 +216,11 @@ async def _produce(
         for sub in page:
             if statuses.get(sub.pk) == "sent":
                 report.already_sent.append(sub.email)
+            elif sub.for_you and sub.user_pk is not None:
+                if own := await asyncio.to_thread(personal.choose, sub):
+                    todo.append((sub, own))
+                else:
+                    report.nothing_new.append(sub.email)
             elif chosen := choose(sub, papers, received.get(sub.pk, ())):
                 todo.append((sub, chosen))
             else:
@@ -316,7 +332,17 @@ async def deliver(engine: Engine, settings: Settings, period: Period, options: O
     queue: asyncio.Queue[_Job | None] = asyncio.Queue(QUEUE)
     try:
         await _all(
-            _produce(engine, period, papers, domain, report, composer, queue, len(mailers)),
+            _produce(
+                engine,
+                period,
+                papers,
+                domain,
+                report,
+                composer,
+                queue,
+                len(mailers),
+                PersonalDigests(engine, settings, period),
+            ),
             *(_consume(queue, mailer, ledger, pacer, options, report) for mailer in mailers),
         )
     finally:

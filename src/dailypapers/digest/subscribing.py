@@ -86,14 +86,17 @@ def unsubscribe(engine: Engine, sub: Subscriber) -> None:
         subscribers.unsubscribe(conn, sub.pk)
 
 
-def subscribe_member(engine: Engine, prefs: Preferences) -> None:
-    """Mail the digest to a member's confirmed address at once, with these preferences."""
+def subscribe_member(engine: Engine, prefs: Preferences, user_pk: int | None = None, for_you: bool = False) -> None:
+    """Mail the digest to a member's confirmed address at once, with these preferences; `for_you`: their
+    own ranking (and new papers from what they follow) rather than the trending papers."""
     with write_tx(engine) as conn:
         sub = subscribers.get_or_create(conn, prefs.email, prefs.frequency)
         if sub.active:
             subscribers.set_preferences(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
         else:
             subscribers.confirm(conn, sub.pk, prefs.frequency, prefs.categories, prefs.keywords)
+        if user_pk is not None:
+            subscribers.set_member(conn, sub.pk, user_pk, for_you)
 
 
 def unsubscribe_member(engine: Engine, email: str) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dailypapers.jobs import personal
 from dailypapers.jobs.runtime import Context, Job, Progress
 
 HOUSEKEEPING_DAYS = 30  # job log entries, import checkpoints and failed jobs are kept this long
@@ -397,4 +398,5 @@ JOBS = (
         retries=3,
         lock="import",
     ),
+    *personal.JOBS,
 )

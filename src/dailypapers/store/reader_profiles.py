@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
-from dailypapers.store.convert import aware, upsert_insert, utc_now
+from dailypapers.store.convert import UTCDateTime, aware, utc_now
 from dailypapers.store.schema_personal import ReaderProfile
 
 
@@ -26,8 +26,15 @@ class StoredProfile:
 
 
 def _ensure(conn: Connection, user_pk: int, stale_since: dt.datetime | None) -> None:
-    row = {"user_pk": user_pk, "stale_since": stale_since, "signals": 0, "version": 0}
-    conn.execute(upsert_insert(conn)(ReaderProfile).values(row).on_conflict_do_nothing(index_elements=["user_pk"]))
+    """The reader's profile row, made if missing (and only while the reader exists: an account deleted
+    during a training leaves nothing behind)."""
+    conn.execute(
+        text(
+            "INSERT INTO reader_profiles (user_pk, stale_since, signals, version) "
+            "SELECT pk, :since, 0, 0 FROM users WHERE pk = :u ON CONFLICT (user_pk) DO NOTHING"
+        ).bindparams(bindparam("since", type_=UTCDateTime())),
+        {"u": user_pk, "since": stale_since},
+    )
 
 
 def mark_stale(conn: Connection, user_pk: int) -> None:
@@ -54,11 +61,12 @@ def stale(conn: Connection, limit: int) -> list[tuple[int, dt.datetime]]:
 
 
 def profile_of(conn: Connection, user_pk: int) -> StoredProfile | None:
-    row = conn.execute(select(ReaderProfile).where(ReaderProfile.user_pk == user_pk)).first()
-    if row is None:
+    t = ReaderProfile.__table__
+    p = conn.execute(select(t).where(t.c.user_pk == user_pk)).first()
+    if p is None:
         return None
-    p = row[0]
-    return StoredProfile(p.user_pk, aware(p.stale_since), aware(p.trained_at), p.signals, p.model, p.version)
+    model = bytes(p.model) if p.model is not None else None
+    return StoredProfile(p.user_pk, aware(p.stale_since), aware(p.trained_at), p.signals, model, p.version)
 
 
 def store_trained(conn: Connection, user_pk: int, seen: dt.datetime | None, model: bytes | None, signals: int) -> None:

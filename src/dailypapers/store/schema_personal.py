@@ -127,3 +127,15 @@ class ReaderProfile(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_reader_profiles_stale", "stale_since"),)
+
+
+class RankerState(Base):
+    """Site-wide state of the "for you" ranker: `key` "document_frequencies" holds the hashed terms'
+    document frequencies over recent papers (an npz), the idf every reader's word model uses."""
+
+    __tablename__ = "ranker_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

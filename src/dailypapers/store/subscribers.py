@@ -23,13 +23,15 @@ class Subscriber:
     confirmed_at: dt.datetime | None
     unsubscribed_at: dt.datetime | None
     bounced_at: dt.datetime | None
+    user_pk: int | None = None  # a member's own subscription
+    for_you: bool = False  # the member's own ranking instead of the trending papers (docs/personal.md)
 
     @property
     def active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None and self.bounced_at is None
 
 
-_COLUMNS = "pk, email, frequency, categories, keywords, confirmed_at, unsubscribed_at, bounced_at"
+_COLUMNS = "pk, email, frequency, categories, keywords, confirmed_at, unsubscribed_at, bounced_at, user_pk, for_you"
 
 
 def _row(row: Any) -> Subscriber:
@@ -42,6 +44,8 @@ def _row(row: Any) -> Subscriber:
         confirmed_at=aware(row.confirmed_at),
         unsubscribed_at=aware(row.unsubscribed_at),
         bounced_at=aware(row.bounced_at),
+        user_pk=int(row.user_pk) if row.user_pk is not None else None,
+        for_you=bool(row.for_you),
     )
 
 
@@ -83,6 +87,13 @@ def confirm(conn: Connection, pk: int, frequency: str, categories: list[str], ke
     conn.execute(
         text("UPDATE subscribers SET confirmed_at = :now, unsubscribed_at = NULL, bounced_at = NULL WHERE pk = :pk"),
         {"now": utc_now(), "pk": pk},
+    )
+
+
+def set_member(conn: Connection, pk: int, user_pk: int, for_you: bool) -> None:
+    """The subscription is member `user_pk`'s; `for_you`: mail their own ranking."""
+    conn.execute(
+        text("UPDATE subscribers SET user_pk = :u, for_you = :f WHERE pk = :pk"), {"u": user_pk, "f": for_you, "pk": pk}
     )
 
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from dailypapers import __version__
 from dailypapers.accounts.ratelimit import RateLimits
 from dailypapers.config import Settings
+from dailypapers.personal.for_you import Pool
 from dailypapers.search.service import Searcher
 from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.sources.names import tex_to_unicode
@@ -104,6 +105,7 @@ class Site:
     paper_sections: dict[str, PaperSection] = field(default_factory=dict)  # filled by the app factory
     jobs: JobSystem | None = None  # the job engine, once the app has started (with background work)
     pending_migrations: list[str] | None = None  # known once the app has started
+    for_you: Pool | None = None  # the recent papers "for you" ranks, kept by this process (personal.for_you)
 
     def not_ready(self) -> list[str]:
         """What this process still waits for before it should get traffic (empty: ready)."""
@@ -138,7 +140,9 @@ class Site:
         env.globals.update(static_url=static_url, swagger_url=swagger_url)  # versioned links (web/assets.py)
         limits = RateLimits(settings.redis_url or "memory://")
         cache = PageCache(engine, ttl=settings.page_cache_ttl, max_bytes=settings.page_cache_mb << 20)
-        return cls(settings, engine, cache, env, limits, Searcher(engine, settings))
+        site = cls(settings, engine, cache, env, limits, Searcher(engine, settings))
+        site.for_you = Pool(engine, settings)
+        return site
 
     def render(self, template: str, **context: Any) -> bytes:
         return self.templates.get_template(template).render(**context).encode()

@@ -174,8 +174,10 @@ def settings_digest(
     frequency: str = Form("daily"),
     categories: str = Form(""),
     keywords: str = Form(""),
+    content: str = Form("trending", pattern="^(trending|for_you)$"),
 ) -> Response:
-    """Signed-in users subscribe at once: their address was confirmed when they activated the account."""
+    """Signed-in users subscribe at once: their address was confirmed when they activated the account.
+    `content` "for_you" mails their own ranking (docs/personal.md) instead of the trending papers."""
     account = require_user(request)
     if not account.email:
         return render_settings(request, account, status=400, error="Your account has no email address to mail.")
@@ -187,5 +189,7 @@ def settings_digest(
         prefs = check(account.email, frequency, categories, keywords)
     except InvalidRequest as exc:
         return render_settings(request, account, status=400, error=str(exc))
-    subscribing.subscribe_member(engine, prefs)
-    return render_settings(request, account, message=f"Saved: you get the {prefs.frequency} digest.")
+    own = content == "for_you"
+    subscribing.subscribe_member(engine, prefs, user_pk=account.pk, for_you=own)
+    what = "“for you” digest" if own else "digest"
+    return render_settings(request, account, message=f"Saved: you get the {prefs.frequency} {what}.")

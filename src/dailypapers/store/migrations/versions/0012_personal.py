@@ -95,6 +95,13 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
     )
     op.create_index("ix_reader_profiles_stale", "reader_profiles", ["stale_since"])
+    op.create_table(
+        "ranker_state",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+        sa.Column("documents", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("updated_at", TS, nullable=False),
+    )
     # Imported libraries are matched to papers by DOI (case-insensitive, as DOIs are).
     op.create_index("ix_papers_doi_lower", "papers", [sa.text("lower(doi)")])
     with op.batch_alter_table("subscribers") as t:
