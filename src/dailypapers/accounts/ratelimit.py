@@ -23,6 +23,7 @@ DEFAULT_LIMITS = {
     "comment": "30/hour",
     "vote": "120/minute",
     "subscribe": "10/hour",
+    "library_import": "30/hour",  # library files imported per account (each may hold 20,000 entries)
 }
 
 

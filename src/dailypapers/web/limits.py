@@ -4,10 +4,19 @@ the nesting depth of JSON bodies."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dailypapers.sources.library_record import MAX_LIBRARY_BYTES
+
+# Paths whose bodies may be larger than the site's limit (uploads), and their own limits: a library file
+# and the multipart form around it (web/library.py).
+LARGER_BODIES: Mapping[str, int] = {
+    "/settings/library/import": MAX_LIBRARY_BYTES + (64 << 10),
+    "/api/library/import": MAX_LIBRARY_BYTES + (64 << 10),
+}
 MAX_QUERY_BYTES = 8192  # a query string: the longest real one (a search of 500 characters, encoded) is < 2 KiB
 MAX_JSON_DEPTH = 32  # no request body of this API nests deeper than 4; parsers recurse per level
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -74,12 +83,14 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 class BodyLimit:
-    """Answer 413 to requests whose body is larger than `max_bytes`, declared or streamed, and 414 to a
-    query string longer than MAX_QUERY_BYTES (before anything parses its parameters)."""
+    """Answer 413 to requests whose body is larger than `max_bytes` (or, on a path of `larger`, than that
+    path's own limit), declared or streamed, and 414 to a query string longer than MAX_QUERY_BYTES (before
+    anything parses its parameters)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(LARGER_BODIES if larger is None else larger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,9 +99,10 @@ class BodyLimit:
         if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
             await _refuse(send, 414, f"Query string longer than {MAX_QUERY_BYTES} bytes".encode())
             return
+        max_bytes = self.larger.get(scope.get("path", ""), self.max_bytes) if self.larger else self.max_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
+                if not value.isdigit() or int(value) > max_bytes:
                     await _too_large(send)
                     return
                 break
@@ -104,7 +116,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     # Answer now and tell the app the client left: frameworks that wrap errors raised
                     # while parsing a body (FastAPI turns them into 400) cannot turn this into anything else.
                     refused = True
