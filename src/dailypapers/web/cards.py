@@ -1,4 +1,4 @@
-"""What a page of cards needs besides the entries: the viewer's upvotes, and the cached thumbnails and
+"""What a page of cards needs besides the entries: the viewer's upvotes and saves, and the cached thumbnails and
 avatars (`/media/...`, docs/media.md) to show. One query each for the whole page."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dailypapers.config import Settings
-from dailypapers.store import descriptions, media, votes
+from dailypapers.store import descriptions, media, saves, votes
 from dailypapers.store.feed import Entry
 
 
@@ -17,9 +17,9 @@ def thumbnail_of(e: Entry) -> str | None:
 
 
 def card_context(conn: Any, settings: Settings, ctx: dict[str, Any], entries: Sequence[Entry]) -> dict[str, Any]:
-    """`ctx` plus `voted` (the pks of these papers the viewer upvoted), `thumbs` (pk to the local URL of
-    its cached thumbnail), `avatars` (a submitter's stored avatar URL to its cached copy) and `descs` (pk to
-    its TL;DR and keywords: Hugging Face's, else ours, docs/summaries.md)."""
+    """`ctx` plus `voted` and `saved` (the pks of these papers the viewer upvoted, saved), `thumbs` (pk to
+    the local URL of its cached thumbnail), `avatars` (a submitter's stored avatar URL to its cached copy)
+    and `descs` (pk to its TL;DR and keywords: Hugging Face's, else ours, docs/summaries.md)."""
     viewer = ctx.get("viewer")
     pks = [e.pk for e in entries]
     thumbs = {e.pk: thumbnail_of(e) for e in entries}
@@ -28,6 +28,7 @@ def card_context(conn: Any, settings: Settings, ctx: dict[str, Any], entries: Se
     return {
         **ctx,
         "voted": votes.voted_among(conn, viewer.pk, pks) if viewer else set(),
+        "saved": saves.saved_among(conn, viewer.pk, pks) if viewer else set(),
         "thumbs": {pk: local[url] for pk, url in thumbs.items() if url and local.get(url)},
         "avatars": {url: local[url] for url in avatars if local.get(url)},
         "descs": descriptions.for_papers(conn, pks) if entries else {},

@@ -14,7 +14,7 @@ from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.categories import filter_categories
-from dailypapers.store import feed
+from dailypapers.store import collections, feed
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
 from dailypapers.web.cards import card_context
@@ -150,6 +150,9 @@ def render_paper(
             return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
         ctx = card_context(conn, site.settings, ctx or {}, [detail.entry])
         extra = {name: fn(site, conn, detail, ctx) for name, fn in site.paper_sections.items()}
+        if viewer := ctx.get("viewer"):  # the "add to collection" control: the viewer's collections
+            extra["my_collections"] = collections.of_user(conn, viewer.pk)
+            extra["in_collections"] = collections.containing(conn, viewer.pk, detail.entry.pk)
     body = site.render("paper.html", d=detail, e=detail.entry, **extra, **ctx)
     return body, "text/html; charset=utf-8", 200
 

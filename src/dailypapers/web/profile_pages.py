@@ -1,10 +1,11 @@
-"""Public profile pages: what a member (or an imported Hugging Face submitter) submitted, upvoted and said."""
+"""Public profile pages: what a member (or an imported Hugging Face submitter) submitted, upvoted and said,
+and their public collections."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from dailypapers.store import profiles
+from dailypapers.store import collections, profiles
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import render_personal, viewer
 from dailypapers.web.site import site_of
@@ -27,6 +28,7 @@ def profile_page(request: Request, name: str) -> Response:
         submitted = profiles.submissions_of(conn, user.pk, LIST_LIMIT)
         upvoted = profiles.upvotes_of(conn, user.pk, LIST_LIMIT)
         said = profiles.comments_of(conn, user.pk, include_concealed=include_concealed, limit=LIST_LIMIT)
+        public = collections.of_user(conn, user.pk, ("public",))  # never the private or unlisted ones
     return render_personal(
         request,
         "profile.html",
@@ -34,6 +36,7 @@ def profile_page(request: Request, name: str) -> Response:
         submitted=submitted,
         upvoted=upvoted,
         comments=said,
+        collections=public,
         limit=LIST_LIMIT,
         is_me=me is not None and me.pk == user.pk,
     )
