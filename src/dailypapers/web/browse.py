@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request, Response
 from feedgen.feed import FeedGenerator
 
+from dailypapers.personal import follows
 from dailypapers.sources.names import MAX_NAME, author_key, most_written, org_key, tex_to_unicode
 from dailypapers.store import paper_names
 from dailypapers.store.db import read_tx
@@ -39,6 +40,14 @@ def _key(name: str, keyer: Any, what: str) -> str:
     return key
 
 
+def _follow_args(site: Site, ctx: dict[str, Any] | None, kind: str, value: str, back: str) -> dict[str, Any]:
+    """What the follow button needs: whether the viewer (signed in: a fresh render) follows `value` as `kind`.
+    Pages shared from the cache have no viewer: their button is a link to sign in, back to `back`."""
+    viewer = (ctx or {}).get("viewer")
+    followed = viewer is not None and follows.followed(site.engine, viewer.pk, kind, value) is not None
+    return {"follow_value": value, "followed": followed, "back": back}
+
+
 def _render(site: Site, template_args: dict[str, Any], ctx: dict[str, Any] | None) -> tuple[bytes, str, int]:
     body = site.render("browse.html", **template_args, **(ctx or {}))
     return body, "text/html; charset=utf-8", 200
@@ -64,6 +73,7 @@ def render_org(site: Site, name: str, page: int, ctx: dict[str, Any] | None = No
         "total": total,
         "page": page,
         "pages": max(1, math.ceil(total / size)),
+        **_follow_args(site, ctx, "org", handle, f"/orgs/{quote(handle, safe='')}"),
     }
     return _render(site, args, ctx)
 
@@ -89,6 +99,7 @@ def render_author(site: Site, name: str, page: int, ctx: dict[str, Any] | None =
         "total": total,
         "page": page,
         "pages": max(1, math.ceil(total / size)),
+        **_follow_args(site, ctx, "author", shown, f"/authors/{quote(name, safe='')}"),
     }
     return _render(site, args, ctx)
 

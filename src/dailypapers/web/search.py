@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from dailypapers.personal import follows
+from dailypapers.problems import Unprocessable
 from dailypapers.search.highlight import highlights
 from dailypapers.search.service import MODES, Results
 from dailypapers.store import feed
@@ -41,6 +43,7 @@ def render_results_page(site: Site, q: str, mode: str, page: int, ctx: dict[str,
         entries = _entries(conn, results)
         ctx = card_context(conn, site.settings, ctx, entries)
     marks = highlights(results.query, {e.pk: (e.title, e.abstract) for e in entries})
+    ctx = {**ctx, **_follow_args(site, q, ctx)}
     body = site.render(
         "search.html",
         q=q,
@@ -54,6 +57,18 @@ def render_results_page(site: Site, q: str, mode: str, page: int, ctx: dict[str,
         **ctx,
     )
     return body, "text/html; charset=utf-8", 200
+
+
+def _follow_args(site: Site, q: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    """The "Follow this search" button's: whether `q` can be followed, and whether the viewer (signed in: a
+    fresh render) does."""
+    try:
+        follows.normalize("search", q)
+    except Unprocessable:
+        return {"followable": False, "followed": False}
+    viewer = ctx.get("viewer")
+    followed = viewer is not None and follows.followed(site.engine, viewer.pk, "search", q) is not None
+    return {"followable": True, "followed": followed}
 
 
 @router.get("/search", include_in_schema=False)
