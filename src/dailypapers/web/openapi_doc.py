@@ -24,6 +24,17 @@ _WHY = {
 }
 _MUTATING = {"post", "put", "patch", "delete"}
 _ANONYMOUS_WRITES = {"/api/subscriptions"}  # writes anyone may make (a digest subscription is confirmed by mail)
+_NAMED_BY_QUERY = {"/api/collections"}  # ?owner= names a user, who may not exist
+# Reads of the signed-in reader's own things (docs/personal.md): 401 for anyone else.
+_SIGNED_IN_READS = {
+    "/api/for-you",
+    "/api/library",
+    "/api/follows",
+    "/api/follows/papers",
+    "/api/saved",
+    "/api/collections",
+    "/api/me/export",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -56,13 +67,16 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if method not in _MUTATING and method != "get":
                 continue
             codes = ["400", "414", "422"]
-            if "{" in path:
+            if "{" in path or path in _NAMED_BY_QUERY:
                 codes.append("404")
             if method in _MUTATING and path in _ANONYMOUS_WRITES:
                 codes += ["413", "429"]
                 operation["security"] = [{}]
             elif method in _MUTATING:
                 codes += ["401", "403", "413", "429"]
+                operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+            elif path in _SIGNED_IN_READS:
+                codes.append("401")
                 operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
             if path.endswith("/submit"):
                 codes.append("502")
