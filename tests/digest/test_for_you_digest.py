@@ -101,7 +101,7 @@ def test_follows_bring_every_new_paper_and_nothing_is_mailed_twice(engine: Engin
     run(engine, settings, DAY)
     (mine,) = mails(tmp_path / "outbox", reader_mail)
     text_body = body(mine)
-    assert f"by an author you follow: {followed}" in text_body
+    assert f"By an author you follow: {followed}" in text_body
     assert f"/papers/{papers[-1][1]}" in text_body
     with read_tx(engine) as conn:
         sub = subscribers.by_email(conn, reader_mail)

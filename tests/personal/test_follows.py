@@ -236,9 +236,10 @@ def test_new_papers_from_follows_with_their_reasons(engine: Engine, reader: Acco
     # Newest first (by announcement, else submission); the old paper by Balázs, on diffusion models, is not new.
     assert ids(found) == ["2612.00004", "2612.00003", "2612.00001"]
     reasons = {p.entry.id: p.reasons for p in found}
-    assert reasons["2612.00001"] == ["by an author you follow: Csaba Balazs", "in cs"]
+    assert reasons["2612.00001"] == ["by an author you follow: Csaba Balazs", "in cs, a category you follow"]
     assert reasons["2612.00003"] == ["from an organization you follow: qwen", "matches your search 'diffusion models'"]
-    assert reasons["2612.00004"] == ["in cs"]  # "diffusion" without "models" does not match the search
+    # "diffusion" without "models" does not match the search
+    assert reasons["2612.00004"] == ["in cs, a category you follow"]
     assert [p.day for p in found] == [days_ago(0), days_ago(1), days_ago(2)]
     # Paging.
     assert ids(follows.new_from_follows(engine, searcher, reader.pk, since, 2)) == ["2612.00004", "2612.00003"]
@@ -249,7 +250,7 @@ def test_new_papers_from_follows_with_their_reasons(engine: Engine, reader: Acco
     assert ids(older)[-1] == "2610.00002"
     assert older[-1].reasons == [
         "by an author you follow: Csaba Balazs",
-        "in cs",
+        "in cs, a category you follow",
         "matches your search 'diffusion models'",
     ]
 
@@ -259,7 +260,7 @@ def test_a_category_follows_its_class_only_and_an_archive_all_its_classes(
 ) -> None:
     follows.follow(engine, reader, "category", "CS.cl")
     found = follows.new_from_follows(engine, searcher, reader.pk, days_ago(7), 10)
-    assert ids(found) == ["2612.00001"] and found[0].reasons == ["in CS.cl"]
+    assert ids(found) == ["2612.00001"] and found[0].reasons == ["in CS.cl, a category you follow"]
     follows.follow(engine, reader, "category", "math")
     assert ids(follows.new_from_follows(engine, searcher, reader.pk, days_ago(7), 10)) == ["2612.00003", "2612.00001"]
 
@@ -291,7 +292,7 @@ def test_matches_among_candidates(engine: Engine, reader: Account, searcher: Sea
     assert found == {
         pks["2612.00001"]: ["by an author you follow: Csaba Balázs"],
         pks["2610.00002"]: ["by an author you follow: Csaba Balázs", "matches your search 'diffusion models'"],
-        pks["2612.00003"]: ["in math.AG", "matches your search 'diffusion models'"],
+        pks["2612.00003"]: ["in math.AG, a category you follow", "matches your search 'diffusion models'"],
     }
     assert follows.matches_among(engine, searcher, reader.pk, [pks["2612.00004"]]) == {}
     assert follows.matches_among(engine, searcher, reader.pk, []) == {}

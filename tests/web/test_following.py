@@ -171,7 +171,7 @@ def test_follow_an_organization_a_category_and_a_search(reader: httpx.Client) ->
     page = reader.get("/following")
     assert followed_labels(page) == ["Qwen", "cs.RO", "diffusion models"]
     assert list(listed(page).items()) == [
-        ("2612.10004", ["in cs.RO"]),
+        ("2612.10004", ["in cs.RO, a category you follow"]),
         (
             "2612.10003",
             ["from an organization you follow: Qwen", "matches your search 'diffusion models'"],
@@ -238,7 +238,7 @@ def test_the_api(api: httpx.Client) -> None:
 
     papers = api.get("/api/follows/papers", params={"days": 7}).json()
     assert [(p["id"], p["reasons"]) for p in papers] == [
-        ("2612.10001", ["by an author you follow: Csaba Balázs", "in cs.CL"])
+        ("2612.10001", ["by an author you follow: Csaba Balázs", "in cs.CL, a category you follow"])
     ]
     assert [p["id"] for p in api.get("/api/follows/papers", params={"days": 90}).json()] == ["2612.10001", "2610.10002"]
 

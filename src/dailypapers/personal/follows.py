@@ -77,7 +77,7 @@ def reason(kind: str, label: str) -> str:
     if kind == "org":
         return f"from an organization you follow: {label}"
     if kind == "category":
-        return f"in {label}"
+        return f"in {label}, a category you follow"
     return f"matches your search '{label}'"
 
 

@@ -26,6 +26,7 @@ from dailypapers.personal import follows
 from dailypapers.problems import NotFound, Unprocessable
 from dailypapers.ranking import order, personal
 from dailypapers.ranking.score import TrendingParams, window_start
+from dailypapers.sources.latex import plain_text
 from dailypapers.store import reader_profiles, signals
 from dailypapers.store.db import read_tx, write_tx
 from dailypapers.store.feed import Entry, entries_by_pk, latest_day
@@ -232,7 +233,8 @@ class ForYou:
 
 
 def _reason(signal: Signal) -> str:
-    title = signal.title if len(signal.title) <= 90 else signal.title[:88].rstrip() + "…"
+    title = " ".join(plain_text(signal.title).split())  # TeX as readable text: a reason is plain text
+    title = title if len(title) <= 90 else title[:88].rstrip() + "…"
     return _REASONS[signal.kind].format(title=title, label=signal.label)
 
 
@@ -303,7 +305,7 @@ def rank_snapshot(
             continue
         reasons = matches.get(pk)
         if reasons:
-            reason, kind = reasons[0], "follow"
+            reason, kind = reasons[0][:1].upper() + reasons[0][1:], "follow"
         elif ranked.nearest[i] >= 0:
             reason, kind = _reason(with_vectors[int(ranked.nearest[i])]), "signal"
         else:
