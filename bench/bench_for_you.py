@@ -158,9 +158,13 @@ def main() -> None:
     with read_tx(engine) as conn:
         todo = conn.execute(text("SELECT count(*) FROM reader_profiles WHERE model IS NOT NULL")).scalar()
     t = time.perf_counter()
-    sample = trained if todo < TRAINED else trained[:50]
+    for_you.Negatives.draw(engine)
+    result["negatives_draw_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    sample = trained if todo < TRAINED else trained[:100]
+    negatives = for_you.Negatives.draw(engine)  # one sample per run, as the reader-profiles job draws it
     for u in sample:
-        for_you.train(engine, settings, u)
+        for_you.train(engine, settings, u, negatives=negatives)
     result["training_per_reader_ms"] = round((time.perf_counter() - t) / len(sample) * 1000, 1)
     pool = for_you.Pool(engine, settings)
     rss0 = rss_mb()

@@ -100,19 +100,42 @@ def _idf(conn: object) -> tuple[np.ndarray, dt.datetime | None]:
 # -- training ---------------------------------------------------------------------------------------------
 
 
-def train(engine: Engine, settings: Settings, user_pk: int, seen: dt.datetime | None = None) -> int:
+@dataclass(frozen=True)
+class Negatives:
+    """Papers a word model learns against: a random sample of recent ones, with their tf-idf rows. One
+    sample serves every reader trained in a run (drawn again each run)."""
+
+    pks: np.ndarray
+    words: sparse.csr_matrix
+
+    @staticmethod
+    def draw(engine: Engine) -> Negatives:
+        with read_tx(engine) as conn:
+            anchor = signals.latest_paper_day(conn) or dt.date.today()
+            drawn = signals.sample_texts(conn, anchor - dt.timedelta(days=NEGATIVES_DAYS), personal.NEGATIVES)
+            idf, _ = _idf(conn)
+        words = personal.features(personal.term_counts([t for _, t in drawn]), idf) if drawn else None
+        return Negatives(np.array([pk for pk, _ in drawn], dtype=np.int64), words)  # type: ignore[arg-type]
+
+
+def train(
+    engine: Engine,
+    settings: Settings,
+    user_pk: int,
+    seen: dt.datetime | None = None,
+    negatives: Negatives | None = None,
+) -> int:
     """Train the reader's word model from their signals now; the number of signals it learned from."""
+    negatives = negatives or Negatives.draw(engine)
     with read_tx(engine) as conn:
         mine = signals.reader_signals(conn, user_pk, settings.embed_model, EMBEDDING_DIM, personal.MAX_SIGNALS)
-        anchor = signals.latest_paper_day(conn) or dt.date.today()
-        leave_out = [s.paper_pk for s in mine if s.paper_pk is not None]
-        others = signals.sample_texts(conn, anchor - dt.timedelta(days=NEGATIVES_DAYS), personal.NEGATIVES, leave_out)
         idf, _ = _idf(conn)
     model = None
-    if mine and others:
+    if mine and negatives.words is not None:
+        own = np.fromiter((s.paper_pk for s in mine if s.paper_pk is not None), dtype=np.int64)
+        others = negatives.words[~np.isin(negatives.pks, own)]  # the reader's own papers are not negatives
         pos = personal.features(personal.term_counts([s.text for s in mine]), idf)
-        neg = personal.features(personal.term_counts(others), idf)
-        words = personal.train_words(pos, neg)
+        words = personal.train_words(pos, others)
         model = words.dumps() if words else None
     with write_tx(engine) as conn:
         reader_profiles.store_trained(conn, user_pk, seen, model, len(mine))
@@ -123,8 +146,11 @@ def train_stale(engine: Engine, settings: Settings, limit: int = 100) -> int:
     """Retrain the readers whose signals changed, the longest waiting first; how many were trained."""
     with read_tx(engine) as conn:
         todo = reader_profiles.stale(conn, limit)
+    if not todo:
+        return 0
+    negatives = Negatives.draw(engine)
     for user_pk, since in todo:
-        train(engine, settings, user_pk, seen=since)
+        train(engine, settings, user_pk, seen=since, negatives=negatives)
     return len(todo)
 
 

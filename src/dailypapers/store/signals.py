@@ -5,7 +5,6 @@ the site's document frequencies."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,17 +158,16 @@ def recent_papers(conn: Connection, since: dt.date, model: str, dim: int, until:
     )
 
 
-def sample_texts(conn: Connection, since: dt.date, count: int, leave_out: Sequence[int]) -> list[str]:
-    """The text of up to `count` papers published since `since`, drawn at random, without `leave_out`."""
+def sample_texts(conn: Connection, since: dt.date, count: int) -> list[tuple[int, str]]:
+    """(pk, text) of up to `count` papers published since `since`, drawn at random."""
     rows = conn.execute(
         text(
             "SELECT pk, title, abstract FROM papers WHERE published >= :start AND NOT withdrawn "
             "ORDER BY random() LIMIT :n"
         ),
-        {**_bounds(conn, "day", "start", since), "n": count + len(leave_out)},
+        {**_bounds(conn, "day", "start", since), "n": count},
     ).all()
-    skip = set(leave_out)
-    return [f"{r.title}. {r.abstract}" for r in rows if r.pk not in skip][:count]
+    return [(int(r.pk), f"{r.title}. {r.abstract}") for r in rows]
 
 
 def newest_texts(conn: Connection, count: int) -> list[str]:
