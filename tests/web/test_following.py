@@ -308,3 +308,17 @@ def test_a_signed_in_browser_needs_the_csrf_token_for_the_api(reader: httpx.Clie
         "/api/follows", json={"kind": "category", "value": "cs"}, headers={"X-CSRF-Token": token_of(reader)}
     )
     assert r.status_code == 200
+
+
+def test_a_category_filter_offers_to_follow_its_category(reader: httpx.Client, site: str) -> None:
+    page = f"/date/{ago(1).isoformat()}?cat=cs.CL"
+    buttons = html.fromstring(reader.get(page).text).cssselect(".cat-filter button.follow-button")
+    assert [b.get("aria-pressed") for b in buttons] == ["false"]
+    back = html.fromstring(reader.get(page).text).cssselect(".cat-filter input[name=back]")[0].get("value")
+    r = form(reader, "/following/follow", {"kind": "category", "value": "cs.CL", "back": back}, page=page)
+    assert r.status_code == 303 and r.headers["location"] == back and "cat=cs.CL" in back
+    buttons = html.fromstring(reader.get(page).text).cssselect(".cat-filter button.follow-button")
+    assert [b.get("aria-pressed") for b in buttons] == ["true"]
+    # Anonymous visitors (the cached page) get a link to sign in that comes back here.
+    links = html.fromstring(httpx.get(site + page).text).cssselect(".cat-filter a.follow-link")
+    assert links and links[0].get("href").startswith("/signin?next=")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from dailypapers.periods import BadPeriod, Period, neighbours, parse, period_of
+from dailypapers.personal import follows
 from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -64,6 +65,11 @@ def render_feed(
             total = feed.count_featured(conn, period.start, period.end, only)
             prev, nxt = neighbours(period, lambda d: feed.day_before(conn, d), lambda d: feed.day_after(conn, d))
         ctx = card_context(conn, site.settings, ctx or {}, entries)
+    viewer = ctx.get("viewer")
+    # The categories of a filter the (signed-in) viewer follows: the filter line offers to follow the others.
+    followed_cats = (
+        {c for c in cats if follows.followed(site.engine, viewer.pk, "category", c) is not None} if viewer else set()
+    )
     tabs = {kind: period.containing(kind) for kind in ("day", "week", "month")} if period else {}
     body = site.render(
         "feed.html",
@@ -72,6 +78,7 @@ def render_feed(
         sort=sort,
         code=code,
         cats=cats,
+        followed_cats=followed_cats,
         cat_q=cat_query(cats),
         page=page,
         pages=max(1, math.ceil(total / size)),
