@@ -48,8 +48,7 @@ def test_save_and_collect_without_reloading(
     browser: Browser, site: str, engine: Engine, artifacts: Path, request: pytest.FixtureRequest
 ) -> None:
     backend = request.node.callspec.params["db_url"]
-    shots = Path("/tmp/shots_h1")
-    shots.mkdir(exist_ok=True)
+    shots = artifacts  # test-artifacts/, for a person to look at
     context = browser.new_context(viewport=SIZES["desktop"])
     page = context.new_page()
     dialogs: list[str] = []
