@@ -219,9 +219,12 @@ def search_matches(conn: Connection, q: Query, pks: Sequence[int]) -> set[int]:
         return passing
     args: dict[str, Any] = {}
     if _sqlite(conn):
+        # FTS5 narrows a match by a rowid range cheaply, but runs it once per row of an IN list (a second
+        # for 6,000 candidates at 1M papers): the range here, the candidates in Python.
         args["m"] = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-        among = _in_pks(conn, list(passing), args, "rowid")
-        sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m AND {among}"
+        args["lo"], args["hi"] = min(passing), max(passing)
+        sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m AND rowid >= :lo AND rowid <= :hi"
+        return {int(r[0]) for r in conn.execute(text(sql), args)} & passing
     else:
         parts = [f"plainto_tsquery('english', :t{i})" for i in range(len(q.content_terms))]
         parts += [f"phraseto_tsquery('english', :ph{i})" for i in range(len(q.phrases))]
