@@ -57,6 +57,9 @@ bench: $(VENV)/.test-installed
 		$(BIN)/python -m bench.bench_curation "$${CURATION_DATA:-../shared/data/curation}" && \
 		$(BIN)/python -m bench.bench_curation "$${CURATION_DATA:-../shared/data/curation}" --two-years; \
 	else echo "bench_curation: no curation data set (set CURATION_DATA); skipped"; fi
+	# "For you" at 1M papers and 10k readers: BENCH_1M names a folder (made and kept on the first run, ~30 min).
+	@if [ -n "$${BENCH_1M}" ]; then $(BIN)/python -m bench.bench_for_you --data-dir "$${BENCH_1M}"; \
+	else echo "bench_for_you: set BENCH_1M to a folder for a 1M-paper instance; skipped"; fi
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache
