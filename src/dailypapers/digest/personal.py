@@ -39,7 +39,7 @@ class PersonalDigests:
     def __init__(self, engine: Engine, settings: Settings, period: Period, searcher: Searcher | None = None) -> None:
         self.engine, self.settings, self.period = engine, settings, period
         self._searcher = searcher
-        self._snap: for_you._Snapshot | None = None
+        self._snap: for_you.Snapshot | None = None
 
     @property
     def searcher(self) -> Searcher:

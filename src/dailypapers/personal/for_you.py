@@ -158,7 +158,7 @@ def train_stale(engine: Engine, settings: Settings, limit: int = 100) -> int:
 
 
 @dataclass
-class _Snapshot:
+class Snapshot:
     anchor: dt.date  # the last day
     window: Window
     words: sparse.csr_matrix
@@ -167,7 +167,7 @@ class _Snapshot:
 
 def snapshot_between(
     engine: Engine, settings: Settings, start: dt.date, end: dt.date, key: tuple[object, ...] = ()
-) -> _Snapshot:
+) -> Snapshot:
     """The papers of the days from `start` to `end` with their vectors and tf-idf rows."""
     with read_tx(engine) as conn:
         window = signals.recent_papers(conn, start, settings.embed_model, EMBEDDING_DIM, until=end)
@@ -176,7 +176,7 @@ def snapshot_between(
         words = personal.features(personal.term_counts(window.texts), idf)
     else:
         words = sparse.csr_matrix((0, personal.N_FEATURES), dtype=np.float32)
-    return _Snapshot(end, window, words, key)
+    return Snapshot(end, window, words, key)
 
 
 @dataclass
@@ -187,7 +187,7 @@ class Pool:
 
     engine: Engine
     settings: Settings
-    _snap: _Snapshot | None = None
+    _snap: Snapshot | None = None
     _checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _busy: bool = False
@@ -197,7 +197,7 @@ class Pool:
 
         return (current_seq(conn), signals.state_updated(conn, IDF_KEY), signals.latest_paper_day(conn))  # type: ignore[arg-type]
 
-    def _build(self) -> _Snapshot:
+    def _build(self) -> Snapshot:
         with read_tx(self.engine) as conn:
             key = self._key(conn)
         anchor = key[2] if isinstance(key[2], dt.date) else dt.date.today()
@@ -213,7 +213,7 @@ class Pool:
         finally:
             self._busy = False
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self) -> Snapshot:
         with self._lock:
             snap = self._snap
         if snap is None:
@@ -274,17 +274,17 @@ def recommend(
     since = snap.anchor - dt.timedelta(days=days - 1)
     ranked = rank_snapshot(engine, settings, snap, searcher, user_pk, since, limit)
     if ranked is None:
-        return _trending(engine, settings, 0, limit, days)
+        return community_trending(engine, settings, 0, limit, days)
     picks, signal_count, follow_count = ranked
     if not picks and not signal_count and not follow_count:
-        return _trending(engine, settings, 0, limit, days)
+        return community_trending(engine, settings, 0, limit, days)
     return ForYou(picks, True, signal_count, follow_count, days, since, snap.anchor)
 
 
 def rank_snapshot(
     engine: Engine,
     settings: Settings,
-    snap: _Snapshot,
+    snap: Snapshot,
     searcher: Searcher | None,
     user_pk: int,
     since: dt.date,
@@ -340,7 +340,7 @@ def rank_snapshot(
     return picks, len(mine), len(following)
 
 
-def _trending(engine: Engine, settings: Settings, signal_count: int, limit: int, days: int) -> ForYou:
+def community_trending(engine: Engine, settings: Settings, signal_count: int, limit: int, days: int) -> ForYou:
     """No signals yet: the community's trending papers (as /trending shows them)."""
     now = dt.datetime.now(dt.UTC)
     params = TrendingParams.from_settings(settings)

@@ -17,7 +17,7 @@ from dailypapers.web import hf_shapes
 from dailypapers.web.auth import check_csrf, rate_limit, require_user, serve_page
 from dailypapers.web.cards import card_context
 from dailypapers.web.site import Site, site_of
-from dailypapers.web.upvotes import _back_from_referer, local_path
+from dailypapers.web.upvotes import back_from_referer, local_path
 
 router = APIRouter()
 
@@ -35,7 +35,7 @@ def _render(site: Site, days: int, ctx: dict[str, Any]) -> tuple[bytes, str, int
     viewer = ctx.get("viewer")
     result = _ranking(site, viewer.pk, days, PAGE_SIZE) if viewer else None
     if result is None:
-        result = for_you._trending(site.engine, site.settings, 0, PAGE_SIZE, days)
+        result = for_you.community_trending(site.engine, site.settings, 0, PAGE_SIZE, days)
     entries = [p.entry for p in result.picks]
     with read_tx(site.engine) as conn:
         ctx = card_context(conn, site.settings, ctx, entries)
@@ -95,7 +95,7 @@ async def not_interested_form(
     result = await run_in_threadpool(_dismiss, request, paper_id, on == "1")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result)
-    return RedirectResponse(local_path(back) or _back_from_referer(request) or "/for-you", status_code=303)
+    return RedirectResponse(local_path(back) or back_from_referer(request) or "/for-you", status_code=303)
 
 
 @router.post("/api/papers/{paper_id:path}/not-interested", tags=["personal"], dependencies=[Depends(check_csrf)])

@@ -22,7 +22,7 @@ from dailypapers.web.auth import check_csrf, rate_limit, render_personal, requir
 from dailypapers.web.cards import card_context
 from dailypapers.web.params import PageParam
 from dailypapers.web.site import site_of
-from dailypapers.web.upvotes import _back_from_referer, local_path
+from dailypapers.web.upvotes import back_from_referer, local_path
 
 router = APIRouter()
 SAVED_PAGE = 30  # saved papers per page of /saved
@@ -79,7 +79,7 @@ def saved_page(request: Request, p: PageParam = 0) -> Response:
 @router.get("/papers/{paper_id:path}/save", include_in_schema=False)
 def save_link(request: Request, paper_id: str, back: str = "") -> Response:
     """The signed-out save link: off to sign in and back here; signed in, a form that confirms the save."""
-    back = local_path(back) or _back_from_referer(request) or f"/papers/{paper_id}"
+    back = local_path(back) or back_from_referer(request) or f"/papers/{paper_id}"
     account = viewer(request)
     if account is None:
         here = f"/papers/{paper_id}/save?" + urlencode({"back": back})
@@ -98,7 +98,7 @@ def save_form(
     result = toggle(request, paper_id, on == "1")
     if wants_json(request):
         return JSONResponse(result)
-    to = local_path(back) or _back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
+    to = local_path(back) or back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
     return RedirectResponse(to, status_code=303)
 
 

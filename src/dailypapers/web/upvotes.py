@@ -46,7 +46,7 @@ def local_path(target: str | None) -> str | None:
     return None
 
 
-def _back_from_referer(request: Request) -> str | None:
+def back_from_referer(request: Request) -> str | None:
     """The page (path and query) of this site the request came from, if the browser said; None for a
     `Referer` of another origin."""
     referer = urlsplit(request.headers.get("referer", ""))
@@ -105,7 +105,7 @@ def landing(paper_id: str, back: str) -> str:
 @router.get("/papers/{paper_id:path}/upvote", include_in_schema=False)
 def upvote_link(request: Request, paper_id: str, back: str = "") -> Response:
     """The signed-out upvote link: off to sign in, carrying the vote; signed in, a form that confirms it."""
-    back = local_path(back) or _back_from_referer(request) or f"/papers/{paper_id}"
+    back = local_path(back) or back_from_referer(request) or f"/papers/{paper_id}"
     account = viewer(request)
     if account is None:
         return RedirectResponse("/signin?" + urlencode({"next": intent_url(paper_id, back)}), status_code=303)
@@ -128,7 +128,7 @@ def upvote_form(
     result = vote(request, paper_id, on == "1")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result)
-    to = local_path(back) or _back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
+    to = local_path(back) or back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
     return RedirectResponse(to, status_code=303)
 
 
