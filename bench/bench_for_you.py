@@ -24,7 +24,6 @@ import platform
 import random
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,8 +31,7 @@ import httpx
 import numpy as np
 from sqlalchemy import text
 
-from bench.bench_search import fill, rss_mb
-from bench.common import start_server
+from bench.bench_search import fill, rss_mb, serve
 from dailypapers.accounts import membership
 from dailypapers.config import Settings
 from dailypapers.personal import for_you
@@ -204,17 +202,7 @@ def main() -> None:
         accounts = [account_by_pk(conn, u) for u in trained[:100]]
     tokens = [membership.create_api_token(engine, a, "bench") for a in accounts if a]
     port = 8766
-    env = {
-        **os.environ,
-        "DAILYPAPERS_DATABASE_URL": settings.database_url,
-        "DAILYPAPERS_DATA_DIR": str(settings.data_dir),
-        "DAILYPAPERS_EMBED_BACKGROUND": "0",
-        "DAILYPAPERS_DIGEST_SCHEDULER": "0",
-        "DAILYPAPERS_RATE_LIMITS": "0",
-        "DAILYPAPERS_JOBS": "off",
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "dailypapers.web.app:create_app_from_env", "--factory"]
-    proc = start_server([*cmd, "--port", str(port), "--log-level", "warning", "--no-access-log"], env, port, wait_s=120)
+    proc = serve(settings, port)  # bench_search's: one uvicorn worker, no background jobs, no rate limits
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(timeout=600) as client:
