@@ -113,6 +113,7 @@ def downgrade() -> None:
     with op.batch_alter_table("subscribers") as t:
         t.drop_column("for_you")
     for table in (
+        "ranker_state",
         "reader_profiles",
         "dismissals",
         "library_entries",
