@@ -3,21 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Every dependency's exact version, as measured (docs/benchmarks.md) and tested: `make lock` refreshes it.
+LOCK := requirements/lock.txt
+LOCK_ARGS ?=
 
-.PHONY: run serve test test-deps lint bench clean
+.PHONY: run serve test test-deps lint bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements/torch.txt
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.test-installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test]'
 	touch $@ $(VENV)/.installed
+
+## Pin every dependency of pyproject.toml (the test extras included) in the lock; `make lock LOCK_ARGS=--upgrade`
+## moves all to their newest releases, `LOCK_ARGS="--upgrade-package fastapi"` one (docs/dependencies.md).
+lock: | $(BIN)/python
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile -q --extra test --strip-extras --unsafe-package torch --no-emit-index-url \
+	  --no-emit-find-links --constraint requirements/torch.txt $(LOCK_ARGS) -o $(LOCK) pyproject.toml
 
 ## Create .venv, install, migrate, load the demo data into an empty database, serve on :8000.
 run: $(VENV)/.installed
