@@ -47,6 +47,7 @@ from dailypapers.web import (
     upvotes,
 )
 from dailypapers.web.assets import STATIC, SWAGGER_PREFIX, SWAGGER_UI, VersionedStatic
+from dailypapers.web.front import CacheFront
 from dailypapers.web.headers import SecurityHeaders
 from dailypapers.web.limits import BodyLimit, JsonDepthLimit
 from dailypapers.web.site import Site
@@ -150,6 +151,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
     app.mount("/static", VersionedStatic(directory=STATIC), name="static")
     app.add_middleware(JsonDepthLimit)  # inside BodyLimit: it reads bodies already bounded in size
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    app.add_middleware(CacheFront, cache=site.cache)  # cache hits answered before routing (web/front.py)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.add_middleware(GZipMiddleware, minimum_size=transport.MIN_SIZE, compresslevel=transport.LEVEL)
     app.add_middleware(transport.HeadAsGet)  # outermost: everything inside sees a GET (web/transport.py)

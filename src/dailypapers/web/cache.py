@@ -105,13 +105,13 @@ class PageCache:
             return {name: (len(seg.entries), seg.bytes) for name, seg in self._segments.items()}
 
     def lookup(self, key: str, segment: str = PAGES) -> Cached | None:
-        version = self.version()
         seg = self._segments[segment]
         hit = seg.entries.get(key)
         if hit is None and segment == PAGES:  # an error page of a shared route lives with the varied ones
             seg = self._segments[VARIED]
             hit = seg.entries.get(key)
-        if hit is None or hit[0] != version or time.monotonic() - hit[1] > self._max_age:
+        # The version is read (from the database, at most once per ttl) only for a key that is here.
+        if hit is None or hit[0] != self.version() or time.monotonic() - hit[1] > self._max_age:
             return None
         with self._lock:
             if key in seg.entries:
@@ -152,7 +152,7 @@ class PageCache:
             hit = self.lookup(key, segment)
             if hit is not None:
                 return hit
-            version = self._version
+            version = self.version()  # read before rendering: a write during the render makes it stale
             rendered = render()
             body, media_type, status = rendered[:3]
             extra = rendered[3] if len(rendered) > 3 else ()
