@@ -1,4 +1,5 @@
-"""Feed page and /api/daily_papers throughput at 100k and 1M papers, beside a static 20 KB page.
+"""Feed page and /api/daily_papers throughput at 100k and 1M papers, beside a static 20 KB page (served by
+the site's own app, and by a bare FastAPI app: the issue's ceiling).
 
     python -m bench.bench_web [--sizes 100000,1000000] [--duration 10]
 
@@ -105,9 +106,9 @@ def render_ms(url: str, day: str, n: int = 50) -> float:
     return round(sorted(times)[n // 2] * 1000, 2)
 
 
-def serve(url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, tmp: Path, factory: str = "bench.web_app:create") -> subprocess.Popen[bytes]:
     env = {**os.environ, "DAILYPAPERS_DATABASE_URL": url, "DAILYPAPERS_DATA_DIR": str(tmp)}
-    cmd = [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--port", str(port)]
+    cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop"]
     return start_server(cmd, env, port)
 
@@ -145,7 +146,15 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait()
+            proc = serve(url, port, tmp, "bench.web_app:create_bare")
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/bench/static")
+                row["static_20kb_bare_fastapi"] = wrk(f"http://127.0.0.1:{port}/bench/static", args.duration)
+            finally:
+                proc.terminate()
+                proc.wait()
             row["feed_vs_static"] = round(row["feed"]["rps"] / row["static_20kb"]["rps"], 2)
+            row["feed_vs_bare_fastapi"] = round(row["feed"]["rps"] / row["static_20kb_bare_fastapi"]["rps"], 2)
             results.append(row)
             print(json.dumps(row), flush=True)
     print(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
