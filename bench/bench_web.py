@@ -146,10 +146,11 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait()
-            proc = serve(url, port, tmp, "bench.web_app:create_bare")
+            bare = port + 1  # a port of its own: the site's server may still hold the first one a moment
+            proc = serve(url, bare, tmp, "bench.web_app:create_bare")
             try:
-                httpx.get(f"http://127.0.0.1:{port}/bench/static")
-                row["static_20kb_bare_fastapi"] = wrk(f"http://127.0.0.1:{port}/bench/static", args.duration)
+                httpx.get(f"http://127.0.0.1:{bare}/bench/static")
+                row["static_20kb_bare_fastapi"] = wrk(f"http://127.0.0.1:{bare}/bench/static", args.duration)
             finally:
                 proc.terminate()
                 proc.wait()
