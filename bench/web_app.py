@@ -23,6 +23,10 @@ def create_bare() -> FastAPI:
     """Bare FastAPI with the one static route: the ceiling the issue measures the feed against."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, str]:  # what the benchmark waits for
+        return {"status": "ok"}
+
     @app.get("/bench/static", include_in_schema=False)
     async def static_page() -> Response:
         return Response(STATIC_PAGE, media_type="text/html; charset=utf-8")
