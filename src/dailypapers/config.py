@@ -174,6 +174,12 @@ class Settings:
     page_cache_ttl: float = setting(
         0.5, env="PAGE_CACHE_TTL", help="seconds a web process may serve cached pages after another process's write"
     )
+    shared_cache_seconds: int = setting(
+        0,
+        env="SHARED_CACHE_SECONDS",
+        help="e.g. `10`: a reverse proxy or CDN may serve anonymous pages this long without asking "
+        "(`s-maxage`); 0: it revalidates each time (ETag, 304)",
+    )
     redis_url: str = setting(
         "", env="REDIS_URL", help="Redis for rate limits shared by several web processes (in memory otherwise)"
     )

@@ -53,3 +53,17 @@ def test_what_the_cache_cannot_answer_goes_to_the_router(app_and_client) -> None
     # A browser that put the banner away has its own copy, not made yet.
     assert client.get("/trending", headers={"cookie": "dp_banner=off"}).status_code == 404
     assert client.post("/trending").status_code in (404, 405)
+
+
+def test_a_proxy_may_keep_anonymous_pages_when_configured(demo_engine: Engine, tmp_path: Path) -> None:
+    url = demo_engine.url.render_as_string(hide_password=False)
+    default = TestClient(create_app(Settings(data_dir=tmp_path, database_url=url), demo_engine, background=False))
+    assert default.get("/").headers["cache-control"] == "no-cache"
+    settings = Settings(data_dir=tmp_path, database_url=url, shared_cache_seconds=30)
+    client = TestClient(create_app(settings, demo_engine, background=False))
+    for _ in range(2):  # rendered, then from the cache in front of the router
+        r = client.get("/")
+        assert r.headers["cache-control"] == "public, max-age=0, s-maxage=30, stale-while-revalidate=30"
+        assert r.headers["etag"] and "Accept-Encoding" in r.headers["vary"]
+    # Never a signed-in reader's page, nor a form.
+    assert client.get("/signin").headers["cache-control"] == "private, no-store"

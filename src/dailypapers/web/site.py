@@ -155,7 +155,10 @@ def site_of(request: Request) -> Site:
 def respond(request: Request, item: Cached, extra_headers: dict[str, str] | None = None) -> Response:
     """A cached item as a response: gzipped when the client accepts it (the ETag then weak, as the bytes
     differ), or 304 when the client's copy is current (compared weakly: either encoding's ETag matches)."""
-    body, etag, headers = item.body, item.etag, {"Cache-Control": "no-cache"}
+    shared = site_of(request).settings.shared_cache_seconds
+    # Browsers revalidate (max-age=0); shared caches (a proxy, a CDN) may keep it `shared` seconds.
+    control = f"public, max-age=0, s-maxage={shared}, stale-while-revalidate={shared}" if shared > 0 else "no-cache"
+    body, etag, headers = item.body, item.etag, {"Cache-Control": control}
     if item.gzipped is not None:
         headers["Vary"] = "Accept-Encoding"
         if transport.accepts_gzip(request.headers.get("accept-encoding", "")):
