@@ -15,6 +15,7 @@ from dailypapers.store import accounts
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx
 from dailypapers.web import banner, flash
+from dailypapers.web.cache import Rendered
 from dailypapers.web.site import HTML_HEADERS, cached, site_of
 
 SESSION_COOKIE = "dp_session"
@@ -190,7 +191,7 @@ def page_context(request: Request) -> dict[str, Any]:
     return ctx
 
 
-Render = Callable[[dict[str, Any]], tuple[bytes, str, int]]
+Render = Callable[[dict[str, Any]], Rendered]
 
 
 async def serve_page(request: Request, render: Render) -> Response:
@@ -198,7 +199,7 @@ async def serve_page(request: Request, render: Render) -> Response:
     if SESSION_COOKIE in request.cookies or "authorization" in request.headers:
         ctx = await run_in_threadpool(page_context, request)
         if ctx["viewer"] is not None:
-            body, media_type, status = await run_in_threadpool(render, ctx)
+            body, media_type, status = (await run_in_threadpool(render, ctx))[:3]
             headers = dict(HTML_HEADERS) if media_type.startswith("text/html") else {}
             headers["Cache-Control"] = "private, no-store"
             return finish(request, Response(body, status_code=status, media_type=media_type, headers=headers))
