@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dailypapers.jobs import personal, upkeep
+from dailypapers.jobs import personal
 from dailypapers.jobs.runtime import Context, Job, Progress
 
 HOUSEKEEPING_DAYS = 30  # job log entries, import checkpoints and failed jobs are kept this long
@@ -399,5 +399,4 @@ JOBS = (
         lock="import",
     ),
     *personal.JOBS,
-    *upkeep.JOBS,
 )

@@ -191,17 +191,6 @@ class SiteState(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class CacheInvalidation(Base):
-    """A tag of cached pages to drop ("paper:12", "day:2026-07-31"), appended by a write (a vote) and read by
-    every web process's page cache (`store.invalidations`): no row that every writer updates."""
-
-    __tablename__ = "cache_invalidations"
-
-    seq: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
-    tag: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
 class Session(Base):
     """A signed-in browser; the cookie holds the token, the database only its SHA-256."""
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select, text
 
-from dailypapers.store import invalidations
 from dailypapers.store.convert import utc_now
+from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import Vote
 
 votes = Vote.__table__
@@ -33,8 +33,7 @@ def set_vote(conn: Connection, user_pk: int, paper_pk: int, on: bool) -> bool:
     if result.rowcount != 1:
         return False
     conn.execute(text("UPDATE papers SET votes = votes + :d WHERE pk = :p"), {"d": delta, "p": paper_pk})
-    # Only the pages that show this paper's count go stale (its page, its days' feeds), not every page.
-    invalidations.invalidate(conn, invalidations.tags_of_paper(conn, paper_pk))
+    bump_data_version(conn)
     return True
 
 

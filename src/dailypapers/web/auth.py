@@ -15,7 +15,6 @@ from dailypapers.store import accounts
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx
 from dailypapers.web import banner, flash
-from dailypapers.web.cache import Rendered
 from dailypapers.web.site import HTML_HEADERS, cached, site_of
 
 SESSION_COOKIE = "dp_session"
@@ -191,7 +190,7 @@ def page_context(request: Request) -> dict[str, Any]:
     return ctx
 
 
-Render = Callable[[dict[str, Any]], Rendered]
+Render = Callable[[dict[str, Any]], tuple[bytes, str, int]]
 
 
 async def serve_page(request: Request, render: Render) -> Response:
@@ -199,7 +198,7 @@ async def serve_page(request: Request, render: Render) -> Response:
     if SESSION_COOKIE in request.cookies or "authorization" in request.headers:
         ctx = await run_in_threadpool(page_context, request)
         if ctx["viewer"] is not None:
-            body, media_type, status = (await run_in_threadpool(render, ctx))[:3]
+            body, media_type, status = await run_in_threadpool(render, ctx)
             headers = dict(HTML_HEADERS) if media_type.startswith("text/html") else {}
             headers["Cache-Control"] = "private, no-store"
             return finish(request, Response(body, status_code=status, media_type=media_type, headers=headers))

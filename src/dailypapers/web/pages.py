@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,10 +15,9 @@ from dailypapers.ranking import order
 from dailypapers.ranking.score import TrendingParams
 from dailypapers.sources.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.categories import filter_categories
-from dailypapers.store import collections, feed, invalidations
+from dailypapers.store import collections, feed
 from dailypapers.store.db import read_tx
 from dailypapers.web.auth import serve_page
-from dailypapers.web.cache import Rendered
 from dailypapers.web.cards import card_context
 from dailypapers.web.export import paper_markdown
 from dailypapers.web.params import PageParam
@@ -52,7 +50,7 @@ def render_feed(
     ctx: dict[str, Any] | None = None,
     code: bool = False,
     cats: tuple[str, ...] = (),
-) -> Rendered:
+) -> tuple[bytes, str, int]:
     size = site.settings.feed_page_size
     with read_tx(site.engine) as conn:
         if period is None:
@@ -91,16 +89,7 @@ def render_feed(
         rank_offset=page * size,
         **ctx,
     )
-    return body, "text/html; charset=utf-8", 200, (), day_tags(period)
-
-
-def day_tags(period: Period | None) -> frozenset[str] | None:
-    """The page-cache tags of a period's feed: its days (a vote drops the feeds of the days its paper is
-    listed on, store.invalidations); None without a period."""
-    if period is None:
-        return None
-    days = (period.start + dt.timedelta(days=i) for i in range((period.end - period.start).days + 1))
-    return frozenset(invalidations.day_tag(d) for d in days)
+    return body, "text/html; charset=utf-8", 200
 
 
 def _period(kind: str, value: str) -> Period:
@@ -157,22 +146,22 @@ async def by_month(
     return await serve_page(request, lambda ctx: render_feed(site_of(request), period, sort, p, ctx, code, cats))
 
 
-def render_paper(site: Site, paper_id: str, markdown: bool, ctx: dict[str, Any] | None = None) -> Rendered:
+def render_paper(
+    site: Site, paper_id: str, markdown: bool, ctx: dict[str, Any] | None = None
+) -> tuple[bytes, str, int]:
     with read_tx(site.engine) as conn:
         detail = feed.paper_detail(conn, paper_id)
         if detail is None:
             raise HTTPException(404, f"No paper {paper_id!r} here.")
-        tags = frozenset({invalidations.paper_tag(detail.entry.pk)})  # what a vote on it drops
         if markdown:
-            text = paper_markdown(detail, site.settings.base_url).encode()
-            return text, "text/markdown; charset=utf-8", 200, (), tags
+            return paper_markdown(detail, site.settings.base_url).encode(), "text/markdown; charset=utf-8", 200
         ctx = card_context(conn, site.settings, ctx or {}, [detail.entry])
         extra = {name: fn(site, conn, detail, ctx) for name, fn in site.paper_sections.items()}
         if viewer := ctx.get("viewer"):  # the "add to collection" control: the viewer's collections
             extra["my_collections"] = collections.of_user(conn, viewer.pk)
             extra["in_collections"] = collections.containing(conn, viewer.pk, detail.entry.pk)
     body = site.render("paper.html", d=detail, e=detail.entry, **extra, **ctx)
-    return body, "text/html; charset=utf-8", 200, (), tags
+    return body, "text/html; charset=utf-8", 200
 
 
 @router.get("/papers/{paper_id:path}")
