@@ -3,7 +3,8 @@
     python -m bench.bench_votes [--backends sqlite,postgresql] [--duration 10] [--stream-rates 25,50,100]
 
 For each backend: a fresh database with 30,000 synthetic papers, 30 featured per day (bench_web's
-fill), served by uvicorn (httptools, uvloop, one worker, as `dailypapers serve`; rate limits off).
+fill), served by uvicorn (httptools, uvloop, one worker as `dailypapers serve`, or `--workers N`; rate limits
+and background jobs off).
 Clients vote with API tokens (`POST`/`DELETE /api/papers/{id}/upvote`) on the 30 papers of the day
 whose page is measured, so every vote changes that page. Four measurements:
 
@@ -141,7 +142,7 @@ def counters_exact(url: str) -> dict[str, int]:
     return {"papers_with_wrong_counter": int(wrong or 0), "vote_rows": int(rows or 0)}
 
 
-def run_backend(url: str, tmp: Path, duration: int, stream_rates: list[float]) -> dict[str, object]:
+def run_backend(url: str, tmp: Path, duration: int, stream_rates: list[float], workers: int = 1) -> dict[str, object]:
     t = time.perf_counter()
     day = fill(url, PAPERS, tmp)
     tokens = make_users(url, "bench", CLIENTS)
@@ -150,7 +151,7 @@ def run_backend(url: str, tmp: Path, duration: int, stream_rates: list[float]) -
     setup = time.perf_counter() - t
     os.environ["DAILYPAPERS_RATE_LIMITS"] = "0"
     port = 8766
-    proc = serve(url, port, tmp)
+    proc = serve(url, port, tmp, workers=workers)
     base = f"http://127.0.0.1:{port}"
     feed_url = f"{base}/date/{day}"
     try:
@@ -192,6 +193,7 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--stream-rates", default="25,50,100", help="votes per second in measurement 3")
+    ap.add_argument("--workers", type=int, default=1, help="web processes (DAILYPAPERS_WORKERS)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench_votes needs wrk (apt-get install wrk)")
@@ -199,9 +201,10 @@ def main() -> None:
     results = {}
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmpname, scratch_database(backend, Path(tmpname)) as url:
-            results[backend] = run_backend(url, Path(tmpname), args.duration, rates)
+            results[backend] = run_backend(url, Path(tmpname), args.duration, rates, args.workers)
         print(json.dumps({backend: results[backend]}), flush=True)
-    print(json.dumps({"cpus": os.cpu_count(), "stream_rates": rates, "results": results}, indent=2))
+    summary = {"cpus": os.cpu_count(), "workers": args.workers, "stream_rates": rates, "results": results}
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -106,11 +106,15 @@ def render_ms(url: str, day: str, n: int = 50) -> float:
     return round(sorted(times)[n // 2] * 1000, 2)
 
 
-def serve(url: str, port: int, tmp: Path, factory: str = "bench.web_app:create") -> subprocess.Popen[bytes]:
+def serve(
+    url: str, port: int, tmp: Path, factory: str = "bench.web_app:create", workers: int = 1
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DAILYPAPERS_DATABASE_URL": url, "DAILYPAPERS_DATA_DIR": str(tmp)}
     env["DAILYPAPERS_JOBS"] = "off"  # serving alone: the background jobs (TL;DRs of 100k papers...) would share the CPU
     cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop"]
+    if workers > 1:  # as DAILYPAPERS_WORKERS makes `dailypapers serve` do
+        cmd += ["--workers", str(workers)]
     return start_server(cmd, env, port)
 
 
