@@ -163,3 +163,26 @@ def test_embed_pending_embeds_unmatched_entries_as_papers_are(engine: Engine, tm
     with read_tx(engine) as conn:
         profile = reader_profiles.profile_of(conn, ada.pk)
     assert profile is not None and profile.stale_since is not None  # new vectors: retrain
+
+
+def test_entries_are_matched_to_papers_that_arrive_later(engine: Engine) -> None:
+    reader = make_user(engine, "later")
+    bib = (
+        b"@article{a, title={Attention Is All You Need}, eprint={1706.03762}, archivePrefix={arXiv}}\n"
+        b"@article{b, title={Between the City and the Rural}, doi={10.1080/14036090802476622}}\n"
+        b"@article{c, title={Never stored here}, eprint={2999.00001}, archivePrefix={arXiv}}\n"
+        b"@article{d, title={No id at all}}\n"
+    )
+    summary = library.import_library(engine, reader, bib, "bibtex")
+    assert summary.as_dict()["added"] == 4
+    assert rows(engine, "SELECT count(*) FROM library_entries WHERE paper_pk IS NOT NULL") == [(0,)]
+    add_papers(engine)  # the papers come in after the import
+    with write_tx(engine) as conn:
+        conn.execute(text("UPDATE reader_profiles SET stale_since = NULL"))
+    first = rows(engine, "SELECT min(pk) FROM library_entries")[0][0]
+    assert library.rematch(engine, 0, 1) == (1, first)  # one entry a run: the next goes on after it
+    assert library.rematch(engine, first) == (1, 0)  # the rest, to the end: the next pass starts again
+    matched = rows(engine, "SELECT p.id FROM library_entries e JOIN papers p ON p.pk = e.paper_pk ORDER BY p.id")
+    assert matched == [("1706.03762",), ("2401.00007",)]
+    assert rows(engine, "SELECT count(*) FROM reader_profiles WHERE stale_since IS NOT NULL") == [(1,)]
+    assert library.rematch(engine) == (0, 0)

@@ -238,3 +238,21 @@ def embed_pending(engine: Engine, settings: Settings, limit: int = 2_000, *, emb
             break  # every one of them was removed meanwhile
         stored += batch
     return stored
+
+
+def rematch(engine: Engine, after: int = 0, limit: int = 20_000) -> tuple[int, int]:
+    """Match entries that named no stored paper when imported to papers that have come since, by arXiv id
+    or DOI: up to `limit` entries past pk `after`. Returns (entries matched, the last pk looked at, 0 when
+    it reached the end: the next run starts again from the beginning)."""
+    with read_tx(engine) as conn:
+        todo = store.unmatched_with_ids(conn, after, limit)
+        by_id = store.papers_by_arxiv_id(conn, [a for _, _, a, _ in todo])
+        by_doi = store.papers_by_doi(conn, [d for _, _, _, d in todo])
+    found = [(pk, user, by_id.get(a) or by_doi.get(d)) for pk, user, a, d in todo]
+    matches = [(pk, user, paper) for pk, user, paper in found if paper is not None]
+    if matches:
+        with write_tx(engine) as conn:
+            store.set_papers(conn, [(pk, paper) for pk, _, paper in matches])
+            for user_pk in sorted({user for _, user, _ in matches}):
+                mark_stale(conn, user_pk)
+    return len(matches), (todo[-1][0] if len(todo) == limit else 0)

@@ -316,3 +316,25 @@ def set_vectors(conn: Connection, vectors: Sequence[tuple[int, bytes]]) -> int:
         )
         done += int(result.rowcount or 0)
     return done
+
+
+def unmatched_with_ids(conn: Connection, after: int, limit: int) -> list[tuple[int, int, str, str]]:
+    """(pk, user_pk, arxiv_id, doi) of entries past `after` that name no stored paper yet but carry an
+    arXiv id or a DOI to look for, in pk order."""
+    e = LibraryEntry
+    rows = conn.execute(
+        select(e.pk, e.user_pk, e.arxiv_id, e.doi)
+        .where(e.pk > after, e.paper_pk.is_(None), (e.arxiv_id != "") | (e.doi != ""))
+        .order_by(e.pk)
+        .limit(limit)
+    )
+    return [(int(pk), int(user), arxiv_id, doi) for pk, user, arxiv_id, doi in rows]
+
+
+def set_papers(conn: Connection, matches: Sequence[tuple[int, int]]) -> int:
+    """Point entries (pk, paper_pk) at the papers they name, if they still name none."""
+    done = 0
+    for entry_pk, paper_pk in matches:
+        stmt = update(LibraryEntry).where(LibraryEntry.pk == entry_pk, LibraryEntry.paper_pk.is_(None))
+        done += conn.execute(stmt.values(paper_pk=paper_pk)).rowcount or 0
+    return done
