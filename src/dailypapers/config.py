@@ -70,6 +70,11 @@ class Settings:
         shown="`Daily Papers <noreply@HOST>`, HOST from the base URL",
     )
     workers: int = setting(1, env="WORKERS", help="web worker processes of `dailypapers serve`")
+    threads: int = setting(
+        0,
+        env="THREADS",
+        help="threads per web process for requests that read or write the database (0: the framework's 40)",
+    )
     jobs: str = setting(
         "embedded",
         env="JOBS",

@@ -29,6 +29,7 @@ def vote(engine: Engine, account: Account, paper_id: str, on: bool) -> VoteState
         pk = feed.paper_pk_of(conn, paper_id)
         if pk is None:
             raise NotFound(f"Paper {paper_id} not found")
-        if votes.set_vote(conn, account.pk, pk, on):
+        changed, upvotes = votes.toggle(conn, account.pk, pk, on)
+        if changed:
             reader_profiles.mark_stale(conn, account.pk)  # an upvote is a signal for the reader's ranking
-        return VoteState(paper_id, votes.has_voted(conn, account.pk, pk), votes.upvotes_of(conn, pk))
+        return VoteState(paper_id, on, upvotes)

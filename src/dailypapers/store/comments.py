@@ -5,7 +5,8 @@ moderator, author not suspended). Every change recounts the papers it touches in
 transaction, after locking their rows (FOR UPDATE on PostgreSQL; SQLite serializes writers), so
 the statement that counts sees every comment committed before it and the counter stays exact.
 Lock order, to keep PostgreSQL free of deadlocks: the author's row, then papers (by pk), then
-`data_version` (bumped last, as every other writer does).
+`data_version` (bumped last, as every other writer does). Only a suspension or reinstatement bumps it:
+a comment's own changes reach the cached pages that show it through `store.shown`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from dailypapers.store import shown
 from dailypapers.store.convert import aware, utc_now
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import Comment, Paper, User
@@ -70,7 +72,6 @@ def _lock_papers(conn: Connection, paper_pks: Iterable[int]) -> list[int]:
 def _recount(conn: Connection, pks: list[int]) -> None:
     if pks:
         conn.execute(update(papers).where(papers.c.pk.in_(pks)).values(num_comments=_visible_count(papers.c.pk)))
-    bump_data_version(conn)
 
 
 def _info(row: Any) -> CommentInfo:
@@ -112,6 +113,7 @@ def get_comment(conn: Connection, pk: int) -> CommentInfo | None:
 
 def paper_comments(conn: Connection, paper_pk: int) -> list[CommentInfo]:
     """Every comment on the paper (deleted and hidden ones too), oldest first."""
+    shown.discussion(conn, paper_pk)
     return [_info(r) for r in conn.execute(_select().where(comments.c.paper_pk == paper_pk).order_by(comments.c.pk))]
 
 
@@ -151,10 +153,7 @@ def update_body(conn: Connection, pk: int, body: str, html: str) -> bool:
         .where(comments.c.pk == pk, comments.c.deleted.is_(False))
         .values(body=body, html=html, edited_at=utc_now())
     )
-    if done.rowcount != 1:
-        return False
-    bump_data_version(conn)
-    return True
+    return done.rowcount == 1
 
 
 def soft_delete(conn: Connection, pk: int, paper_pk: int) -> None:
@@ -176,3 +175,4 @@ def recount_comments(conn: Connection, user_pk: int) -> None:
     conn.execute(select(users.c.pk).where(users.c.pk == user_pk).with_for_update())
     touched = conn.execute(select(comments.c.paper_pk).where(comments.c.user_pk == user_pk).distinct()).scalars()
     _recount(conn, _lock_papers(conn, touched))
+    bump_data_version(conn)  # every page that shows one of the author's comments, or their name

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 
 from dailypapers.periods import FIRST_YEAR, LAST_YEAR
 from dailypapers.sources.record import Submitter
+from dailypapers.store import shown
 from dailypapers.store.convert import as_date, aware, from_json
 
 
@@ -101,6 +102,7 @@ SORTS = tuple(_ORDER)
 
 def _entry(m: Any) -> Entry:
     has_listing = "day" in m
+    shown.paper(m["pk"], m["votes"], m["num_comments"])
     name = m["name"] if has_listing else None
     return Entry(
         pk=m["pk"],
@@ -240,6 +242,9 @@ def featured_between(
     `limit` None: all of them."""
     where, args = _where(conn, start, end, only)
     order = _ORDER[sort] if sort in _ORDER else _ORDER["trending"]
+    if limit is not None and _SHOWN in order:
+        # Ordered by votes and cut: a vote below the cut can change the page (store.shown).
+        shown.query(conn, f"SELECT count(*), sum(p.votes), sum(p.votes * (p.pk % 65521)) {_FROM} WHERE {where}", args)
     if not start and not end:
         order = "l.day DESC, " + order
     sql = f"SELECT {_PAPER_COLS}, {_CARD_COLS} {_FROM} WHERE {where} ORDER BY {order}"
@@ -263,7 +268,9 @@ def listings_between(
 def most_upvotes_before(conn: Connection, day: dt.date, only: Filter = EVERYTHING) -> int:
     """The most upvotes a card featured before `day` shows (0 when there is none)."""
     where, args = _where(conn, None, day - dt.timedelta(days=1), only)
-    return int(conn.execute(text(f"SELECT max{_SHOWN} {_FROM} WHERE {where}"), args).scalar() or 0)
+    sql = f"SELECT max{_SHOWN} {_FROM} WHERE {where}"
+    recorded = shown.query(conn, sql, args)  # the page depends on it (store.shown)
+    return int((recorded[0] if recorded else conn.execute(text(sql), args).scalar()) or 0)
 
 
 def count_featured(conn: Connection, start: dt.date | None, end: dt.date | None, only: Filter = EVERYTHING) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from dailypapers.store import shown
 from dailypapers.store.convert import as_date, aware
 from dailypapers.store.schema import Comment, DailyListing, Paper, User, Vote
 
@@ -91,6 +92,9 @@ def submissions_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Sub
     """Papers the user featured (or that a source credits to them), most recent day first."""
     q = (
         select(
+            papers.c.pk,
+            papers.c.votes,
+            papers.c.num_comments,
             papers.c.id,
             papers.c.title,
             listings.c.day,
@@ -102,11 +106,15 @@ def submissions_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Sub
         .order_by(listings.c.day.desc(), listings.c.pk.desc())
         .limit(limit)
     )
-    return [Submission(r.id, r.title, as_date(r.day), int(r.upvotes or 0), r.source) for r in conn.execute(q)]
+    rows = conn.execute(q).all()
+    for r in rows:
+        shown.paper(r.pk, r.votes, r.num_comments)
+    return [Submission(r.id, r.title, as_date(r.day), int(r.upvotes or 0), r.source) for r in rows]
 
 
 def upvotes_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Upvote]:
     """Papers the user upvoted on this site, most recent vote first."""
+    shown.member_votes(conn, user_pk)
     q = (
         select(papers.c.id, papers.c.title, votes.c.created_at)
         .join(papers, papers.c.pk == votes.c.paper_pk)
@@ -120,6 +128,7 @@ def upvotes_of(conn: Connection, user_pk: int, limit: int = 100) -> list[Upvote]
 def comments_of(conn: Connection, user_pk: int, *, include_concealed: bool, limit: int = 100) -> list[CommentRef]:
     """The user's comments, newest first, never the deleted ones. Those hidden by a moderator, and all
     of them while the author is suspended, only with `include_concealed` (for the author and moderators)."""
+    shown.member_comments(conn, user_pk)
     q = (
         select(
             comments.c.pk,

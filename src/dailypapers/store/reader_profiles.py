@@ -39,13 +39,14 @@ def _ensure(conn: Connection, user_pk: int, stale_since: dt.datetime | None) -> 
 
 def mark_stale(conn: Connection, user_pk: int) -> None:
     """The reader's signals changed: their profile needs training (the first change since the last
-    training keeps its time, so the oldest waits least)."""
-    now = utc_now()
-    _ensure(conn, user_pk, stale_since=now)
+    training keeps its time, so the oldest waits least). One statement: it is on the vote's path."""
     conn.execute(
-        update(ReaderProfile)
-        .where(ReaderProfile.user_pk == user_pk, ReaderProfile.stale_since.is_(None))
-        .values(stale_since=now)
+        text(
+            "INSERT INTO reader_profiles (user_pk, stale_since, signals, version) "
+            "SELECT pk, :since, 0, 0 FROM users WHERE pk = :u ON CONFLICT (user_pk) DO UPDATE "
+            "SET stale_since = excluded.stale_since WHERE reader_profiles.stale_since IS NULL"
+        ).bindparams(bindparam("since", type_=UTCDateTime())),
+        {"u": user_pk, "since": utc_now()},
     )
 
 

@@ -2,15 +2,15 @@
 
 The counter moves in the same transaction as the row, and only when the row really appeared or
 disappeared, so concurrent toggles on SQLite (serialized writers) and PostgreSQL (row locks)
-keep it exact.
+keep it exact. A vote does not move `data_version`: cached pages notice it by the counts they showed
+(`store.shown`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, select, text
 
 from dailypapers.store.convert import utc_now
-from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import Vote
 
 votes = Vote.__table__
@@ -18,23 +18,48 @@ votes = Vote.__table__
 
 def set_vote(conn: Connection, user_pk: int, paper_pk: int, on: bool) -> bool:
     """Make the user's vote on the paper `on` or off; True if anything changed."""
+    return toggle(conn, user_pk, paper_pk, on)[0]
+
+
+def toggle(conn: Connection, user_pk: int, paper_pk: int, on: bool) -> tuple[bool, int]:
+    """Make the user's vote on the paper `on` or off: whether anything changed, and the paper's shown
+    upvotes after it (as `upvotes_of`).
+
+    It moves no shared counter: pages that showed the count see the change through `store.shown`.
+    On PostgreSQL it is one statement, because on the web tier each round trip costs more than the work.
+    """
+    args = {"u": user_pk, "p": paper_pk, "t": utc_now()}
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(text(_PG_ON if on else _PG_OFF), args).one()
+        return bool(row[0]), int(row[1] or 0)
     if on:
-        result = conn.execute(
-            text(
-                "INSERT INTO votes (user_pk, paper_pk, created_at) VALUES (:u, :p, :t) "
-                "ON CONFLICT (user_pk, paper_pk) DO NOTHING"
-            ),
-            {"u": user_pk, "p": paper_pk, "t": utc_now()},
-        )
-        delta = 1
+        sql = "INSERT INTO votes (user_pk, paper_pk, created_at) VALUES (:u, :p, :t) ON CONFLICT DO NOTHING"
     else:
-        result = conn.execute(delete(votes).where(votes.c.user_pk == user_pk, votes.c.paper_pk == paper_pk))
-        delta = -1
-    if result.rowcount != 1:
-        return False
-    conn.execute(text("UPDATE papers SET votes = votes + :d WHERE pk = :p"), {"d": delta, "p": paper_pk})
-    bump_data_version(conn)
-    return True
+        sql = "DELETE FROM votes WHERE user_pk = :u AND paper_pk = :p"
+    changed = conn.execute(text(sql), args).rowcount == 1
+    if changed:
+        conn.execute(text("UPDATE papers SET votes = votes + :d WHERE pk = :p"), {"d": 1 if on else -1, "p": paper_pk})
+    return changed, upvotes_of(conn, paper_pk)
+
+
+# The row's change and the counter's move in one statement; the main query sees the snapshot from before
+# it, so the count comes from the UPDATE's RETURNING when there was one.
+_PG_COUNT = (
+    "SELECT (SELECT count(*) FROM changed), "
+    "coalesce((SELECT votes FROM moved), (SELECT votes FROM papers WHERE pk = :p)) "
+    "+ coalesce((SELECT max(upvotes) FROM daily_listings WHERE paper_pk = :p), 0)"
+)
+_PG_ON = (
+    "WITH changed AS (INSERT INTO votes (user_pk, paper_pk, created_at) VALUES (:u, :p, :t) "
+    "ON CONFLICT DO NOTHING RETURNING paper_pk), "
+    "moved AS (UPDATE papers SET votes = votes + 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes) "
+    + _PG_COUNT
+)
+_PG_OFF = (
+    "WITH changed AS (DELETE FROM votes WHERE user_pk = :u AND paper_pk = :p RETURNING paper_pk), "
+    "moved AS (UPDATE papers SET votes = votes - 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes) "
+    + _PG_COUNT
+)
 
 
 def has_voted(conn: Connection, user_pk: int, paper_pk: int) -> bool:

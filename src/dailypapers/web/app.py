@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.gzip import GZipMiddleware
@@ -104,6 +105,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.threads > 0:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if background:
             # Load the embedding model and the semantic index now, not on the first query (/readyz waits).
             threading.Thread(target=site.searcher.warm, daemon=True, name="search-warm-up").start()

@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dailypapers.web import banner
 from dailypapers.web.auth import SESSION_COOKIE
+from dailypapers.web.cache import DUE, Cached
 from dailypapers.web.site import respond
 
 if TYPE_CHECKING:
@@ -55,11 +57,14 @@ class CacheFront:
         if SESSION_COOKIE in cookies:
             await self.app(scope, receive, send)
             return
+        key = front_key(scope, cookies)
         try:
-            hit = self.cache.lookup(front_key(scope, cookies))  # either segment: an entry lives in one
+            hit = self.cache.peek(key)  # either segment: an entry lives in one
+            if hit is DUE:  # the database must be read: never on the event loop, which would stall
+                hit = await run_in_threadpool(self.cache.lookup, key)
         except Exception:  # the store is not there yet (no migrations, a restart): the app will say so
             hit = None
-        if hit is None:
+        if not isinstance(hit, Cached):
             await self.app(scope, receive, send)
             return
         self.hits += 1

@@ -216,7 +216,7 @@ async def cached(request: Request, render: Callable[[], Rendered], variant: str 
     key, segment = cache_key(request)
     if variant:
         key += "#" + variant
-    hit = cache.lookup(key, segment)
-    if hit is None:
+    hit = cache.peek(key, segment)  # on the event loop only when no database read is due
+    if not isinstance(hit, Cached):
         hit = await run_in_threadpool(cache.get_or_render, key, render, segment)
     return respond(request, hit)
