@@ -45,8 +45,12 @@ test-deps: $(VENV)/.test-installed
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1 || { \
+	  echo "Installing Debian's nginx for the reverse-proxy test (tests/deploy)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "error: chromium is required for the browser tests" >&2; exit 1; }
 	@command -v redis-server >/dev/null 2>&1 || { echo "error: redis-server is required for the tests" >&2; exit 1; }
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1 || { echo "error: nginx is required for the reverse-proxy test" >&2; exit 1; }
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --no-create-home postgres; fi
 
 ## Style, and the layering of docs/architecture.md (import-linter contracts in pyproject.toml).
