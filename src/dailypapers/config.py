@@ -71,9 +71,10 @@ class Settings:
     )
     workers: int = setting(1, env="WORKERS", help="web worker processes of `dailypapers serve`")
     threads: int = setting(
-        0,
+        2,
         env="THREADS",
-        help="threads per web process for requests that read or write the database (0: the framework's 40)",
+        help="threads per web process for requests that wait on the database or render; more make cached "
+        "pages wait for Python's lock under load (docs/benchmarks.md); 0: the framework's 40",
     )
     jobs: str = setting(
         "embedded",
@@ -231,6 +232,39 @@ class Settings:
         env="EMBED_BACKGROUND",
         help="the `embed-backlog` job embeds new and changed papers; `0` when `dailypapers embed` runs from cron",
     )
+    pg_bin: str = setting(
+        "",
+        env="PG_BIN",
+        help="folder of `pg_dump`, `pg_restore` and `psql` (the server's major version or newer) for `dailypapers "
+        "backup` and `restore` on PostgreSQL (docs/backups.md)",
+        shown="found on `PATH`",
+    )
+    # Operations (docs/operations.md): logs and metrics.
+    log_format: str = setting(
+        "text",
+        env="LOG_FORMAT",
+        help="`text` for a terminal; `json`: one JSON object a line (time, level, logger, message, request id), "
+        "for `serve` and `worker`",
+    )
+    log_level: str = setting(
+        "info", env="LOG_LEVEL", help="`debug`, `info` (one access line a request), `warning` or `error`"
+    )
+    metrics_token: str = setting(
+        "",
+        env="METRICS_TOKEN",
+        help="a token `/metrics` then asks for (`Authorization: Bearer …`); unset: only a scraper on this machine "
+        "may read it (docs/operations.md)",
+        secret=True,
+    )
+    metrics_port: int = setting(
+        0,
+        env="METRICS_PORT",
+        help="e.g. `9464`: `dailypapers serve` answers `/metrics` on this port of METRICS_HOST, not on the site's "
+        "port; 0: on the site's port",
+    )
+    metrics_host: str = setting(
+        "127.0.0.1", env="METRICS_HOST", help="address of METRICS_PORT: loopback, or a private interface"
+    )
 
     def __post_init__(self) -> None:
         if self.jobs not in ("embedded", "off"):
@@ -239,6 +273,10 @@ class Settings:
             raise ValueError(f"{PREFIX}AUTO_FEATURE_TOP: {self.auto_feature_top} is negative (0 features them all)")
         if self.cache_media.lower() not in ("auto", *_TRUE, *_FALSE):
             raise ValueError(f"{PREFIX}CACHE_MEDIA: {self.cache_media!r} is not 'auto', '1' or '0'")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"{PREFIX}LOG_FORMAT: {self.log_format!r} is not 'text' or 'json'")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise ValueError(f"{PREFIX}LOG_LEVEL: {self.log_level!r} is not debug, info, warning or error")
         for network in self.media_private_networks:
             try:
                 ipaddress.ip_network(network, strict=False)

@@ -138,6 +138,7 @@ def test_etag_gives_304(demo_server: str) -> None:
     etag = first.headers["etag"]
     again = httpx.get(f"{demo_server}/api/daily_papers?date=2026-06-12", headers={"If-None-Match": etag})
     assert again.status_code == 304
+    assert again.headers["cache-control"] == first.headers["cache-control"]  # a cache keeps its rules (RFC 9110)
 
 
 def test_oversized_body_is_413(demo_server: str) -> None:

@@ -68,7 +68,8 @@ def test_head_answers_every_get_route_as_get_without_a_body(site: str, tmp_path:
             statuses.add(got.status_code)
             if got.status_code == 200:
                 assert head.headers["content-type"] == got.headers["content-type"], path
-                assert int(head.headers["content-length"]) == len(got.content), path
+                if path != "/metrics":  # its counts move between the two requests
+                    assert int(head.headers["content-length"]) == len(got.content), path
     assert {200, 303} <= statuses  # pages, and pages that ask to sign in first
     # A cached page answers HEAD from the same cache entry: the same ETag, and 304 when it is current.
     got = httpx.get(f"{site}/date/{DAY}")

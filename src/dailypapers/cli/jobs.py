@@ -28,19 +28,35 @@ SHARED_QUEUE = "the job queue is shared only on PostgreSQL (DAILYPAPERS_DATABASE
 
 
 def worker(
-    log_level: Annotated[str, typer.Option(help="debug, info (each job's start and end), warning or error")] = "info",
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info (each job's start and end), warning, error [DAILYPAPERS_LOG_LEVEL]")
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve this worker's metrics (job runs, imports, embeddings, digests) on this port")
+    ] = 0,
+    metrics_host: Annotated[str | None, typer.Option(help="Address of that port [DAILYPAPERS_METRICS_HOST]")] = None,
 ) -> None:
     """Run background jobs until stopped (SIGINT or SIGTERM: running jobs finish first). PostgreSQL only."""
+    from dailypapers import logs
     from dailypapers.jobs.engine import run_worker
 
-    level = logging.getLevelName(log_level.upper())
-    if not isinstance(level, int):
-        raise typer.BadParameter(f"{log_level!r} is not a log level", param_hint="--log-level")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    level = (log_level or settings.log_level).upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise typer.BadParameter(f"{log_level!r} is not a log level", param_hint="--log-level")
+    # procrastinate says each job's start and end at INFO: a worker's log keeps them.
+    logs.configure(settings.log_format, level, chatty=[c for c in logs.CHATTY if c != "procrastinate"])
     if settings.is_sqlite:
         console.print(f"[red]error:[/red] {SHARED_QUEUE}; with SQLite `dailypapers serve` runs the jobs itself.")
         raise typer.Exit(2)
+    if metrics_port:
+        from prometheus_client import REGISTRY
+
+        from dailypapers.telemetry import start_exporter
+
+        host = metrics_host or settings.metrics_host
+        start_exporter(host, metrics_port, settings.metrics_token, [REGISTRY])  # this process's own counts
+        console.print(f"Metrics on http://{host}:{metrics_port}/metrics")
     with store(settings) as engine:
         console.print(f"Worker running {settings.job_concurrency} jobs at a time (Ctrl-C stops it).")
         asyncio.run(run_worker(settings, engine))

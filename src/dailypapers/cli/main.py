@@ -16,6 +16,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from dailypapers.cli.backup import backup, restore
 from dailypapers.cli.common import console, load_settings, print_report, store
 from dailypapers.cli.curate import curate_app
 from dailypapers.cli.describe import describe, describe_loaded
@@ -36,6 +37,8 @@ app.add_typer(curate_app, name="curate")
 app.command()(embed)
 app.command()(describe)
 app.command()(worker)
+app.command()(backup)
+app.command()(restore)
 
 
 @app.command()
@@ -160,30 +163,39 @@ def serve(
     """Serve the site (migrating the database first)."""
     import uvicorn
 
+    from dailypapers import logs
+    from dailypapers.cli import serving
+
     settings = load_settings()
+    logs.configure(settings.log_format, settings.log_level)
     with store(settings):
         pass
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
-    console.print(f"Serving Daily Papers on http://{host}:{port} (database {settings.database_url})")
+    say = serving.teller(settings)
+    say(f"Serving Daily Papers on http://{host}:{port} (database {serving.redacted(settings.database_url)})")
     if not settings.smtp_url:
-        console.print(f"No DAILYPAPERS_SMTP_URL: outgoing mail is written to {settings.data_dir / 'outbox'}/*.eml")
+        say(f"No DAILYPAPERS_SMTP_URL: outgoing mail is written to {settings.data_dir / 'outbox'}/*.eml")
     if settings.jobs == "off":
-        console.print("Background jobs are off here (DAILYPAPERS_JOBS=off): `dailypapers worker` runs them.")
+        say("Background jobs are off here (DAILYPAPERS_JOBS=off): `dailypapers worker` runs them.")
     elif settings.is_sqlite and workers > 1:
-        console.print(
+        say(
             "[yellow]note:[/yellow] with SQLite each of the web processes runs the background jobs itself; their "
             "work is idempotent but done several times. Use one process, or PostgreSQL and `dailypapers worker`."
         )
-    uvicorn.run(
-        "dailypapers.web.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
-    )
+    with serving.multiprocess_dir(workers), serving.metrics_port(settings) as metrics_port:
+        if metrics_port:
+            say(f"Metrics on http://{settings.metrics_host}:{metrics_port}/metrics")
+        uvicorn.run(
+            "dailypapers.web.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=logs.dict_config(settings.log_format, settings.log_level),  # in every web process
+            log_level="warning",
+            access_log=False,  # ours, with the request id and the route (web/observe.py)
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        )

@@ -26,6 +26,7 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from dailypapers import telemetry
 from dailypapers.config import Settings
 from dailypapers.digest.compose import DigestPaper, choose, frequency_of, ledger_key, period_papers
 from dailypapers.digest.personal import PersonalDigests
@@ -147,10 +148,12 @@ class _Ledger:
     def add_sent(self, pk: int, message_id: str, paper_pks: list[int]) -> None:
         self._added()
         self.sent.append((pk, message_id, paper_pks))
+        telemetry.DIGESTS.labels("sent").inc()
 
     def add_failed(self, pk: int, error: str, bounced: bool) -> None:
         self._added()
         self.failed.append((pk, error, bounced))
+        telemetry.DIGESTS.labels("bounced" if bounced else "failed").inc()
 
     def _added(self) -> None:
         if not self.sent and not self.failed:

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,12 +25,14 @@ from procrastinate.testing import InMemoryConnector
 
 from dailypapers.config import Settings
 from dailypapers.jobs import catalog, runtime
+from dailypapers.store.metrics import QUEUE_STATUSES, QueueStats
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_started: weakref.WeakSet[JobSystem] = weakref.WeakSet()  # this process's, for its metrics (local_queue_stats)
 
 
 def conninfo(database_url: str) -> str:
@@ -146,9 +149,11 @@ class JobSystem:
         self._ready.wait(30)
         if self._failure is not None:
             raise RuntimeError(f"the job engine could not start: {self._failure}") from self._failure
+        _started.add(self)
         return self
 
     def stop(self, timeout: float = 40.0) -> None:
+        _started.discard(self)
         if self._thread.is_alive() and self._stopped is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(timeout)
@@ -196,6 +201,45 @@ class JobSystem:
         """Run a failed job again, now."""
         now = dt.datetime.now(dt.UTC)
         self.call(lambda: self.app.job_manager.retry_job_by_id_async(job_id, retry_at=now))
+
+    def queue_stats(self) -> QueueStats | None:
+        """The embedded mode's in-memory queue, for the metrics (None on PostgreSQL: the store reads the
+        shared queue, store.metrics.queue_stats)."""
+        connector = self.app.connector
+        if not isinstance(connector, EmbeddedConnector) or not self._thread.is_alive():
+            return None
+
+        async def snapshot() -> QueueStats:  # on the engine's loop, where the queue changes
+            counts: dict[tuple[str, str], int] = {}
+            oldest: dt.datetime | None = None
+            now = dt.datetime.now(dt.UTC)
+            for job in connector.jobs.values():
+                status = QUEUE_STATUSES.get(job["status"])
+                if status is None:
+                    continue
+                key = (job["task_name"], status)
+                counts[key] = counts.get(key, 0) + 1
+                due = job["scheduled_at"] or next(
+                    (e["at"] for e in connector.events.get(job["id"], ()) if e["type"] == "deferred"), None
+                )
+                if status == "queued" and due is not None and due <= now and (oldest is None or due < oldest):
+                    oldest = due
+            return QueueStats(counts, oldest)
+
+        return self.call(snapshot, timeout=5.0)
+
+
+def local_queue_stats() -> QueueStats | None:
+    """The in-memory queues of this process's job engines (the embedded mode), merged; None without one."""
+    found = [s for s in [system.queue_stats() for system in list(_started)] if s is not None]
+    if not found:
+        return None
+    counts: dict[tuple[str, str], int] = {}
+    for stats in found:
+        for key, n in stats.counts.items():
+            counts[key] = counts.get(key, 0) + n
+    dues = [s.oldest_due for s in found if s.oldest_due is not None]
+    return QueueStats(counts, min(dues) if dues else None)
 
 
 async def run_worker(settings: Settings, engine: Engine) -> None:

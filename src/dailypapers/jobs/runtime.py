@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import procrastinate
 
+from dailypapers import logs, telemetry
 from dailypapers.config import Settings
 from dailypapers.store import jobs as job_log
 from dailypapers.store.db import write_tx
@@ -53,6 +54,7 @@ class Progress:
         self.engine, self.pk, self.job_id = engine, pk, job_id
         self.done, self.total, self.text = 0, None, ""
         self._written = 0.0
+        self.began = time.monotonic()
 
     def __call__(self, done: int, total: int | None = None, note: str | None = None) -> None:
         self.done, self.total = done, total if total is not None else self.total
@@ -99,27 +101,37 @@ def logged(j: Job, ctx: Context) -> Callable[..., Any]:
         text = f"{type(error).__name__}: {error}"[:2000] if error else None
         with write_tx(ctx.engine) as conn:
             job_log.finish_run(conn, progress.pk, "failed" if error else "succeeded", text)
+        telemetry.JOB_RUNS.labels(j.name, "failed" if error else "succeeded").inc()
+        telemetry.JOB_SECONDS.labels(j.name).observe(time.monotonic() - progress.began)
 
     if inspect.iscoroutinefunction(j.run):
 
         async def run_async(context: procrastinate.JobContext, **args: Any) -> None:
-            progress = await asyncio.to_thread(start, context.job, context.worker_name)
+            named = logs.JOB_RUN.set(f"{j.name}#{context.job.id}")  # the logs of this run name it
             try:
-                await j.run(ctx, progress, **args)
-            except Exception as exc:
-                await asyncio.to_thread(finish, progress, exc)
-                raise
-            await asyncio.to_thread(finish, progress, None)
+                progress = await asyncio.to_thread(start, context.job, context.worker_name)
+                try:
+                    await j.run(ctx, progress, **args)
+                except Exception as exc:
+                    await asyncio.to_thread(finish, progress, exc)
+                    raise
+                await asyncio.to_thread(finish, progress, None)
+            finally:
+                logs.JOB_RUN.reset(named)
 
         return run_async
 
     def run(context: procrastinate.JobContext, **args: Any) -> None:
-        progress = start(context.job, context.worker_name)
+        named = logs.JOB_RUN.set(f"{j.name}#{context.job.id}")  # the logs of this run (in its thread) name it
         try:
-            j.run(ctx, progress, **args)
-        except Exception as exc:
-            finish(progress, exc)
-            raise
-        finish(progress, None)
+            progress = start(context.job, context.worker_name)
+            try:
+                j.run(ctx, progress, **args)
+            except Exception as exc:
+                finish(progress, exc)
+                raise
+            finish(progress, None)
+        finally:
+            logs.JOB_RUN.reset(named)
 
     return run

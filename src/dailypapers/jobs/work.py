@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dailypapers import telemetry
 from dailypapers.jobs import personal, upkeep
 from dailypapers.jobs.runtime import Context, Job, Progress
 
@@ -86,6 +87,7 @@ def harvest_rss(ctx: Context, progress: Progress, timestamp: int | None = None) 
             progress.note(f"{day}: done already")
             return
     report = harvest(ctx.engine, settings, list(settings.fetch_categories))
+    telemetry.imported("harvest-rss", report.new, report.updated)
     note = f"{day}: {report.new} new, {report.featured} featured"
     if settings.auto_feature_top and report.announced:
         from dailypapers.curation.auto import NoHistory, pick_day
@@ -126,6 +128,7 @@ def hf_sync(ctx: Context, progress: Progress, timestamp: int | None = None) -> N
     days = days_between(today - dt.timedelta(days=ctx.settings.sync_hf_days), today)
     progress(0, len(days))
     report = sync_days(ctx.engine, ctx.settings, days, today=today, progress=progress.advance)
+    telemetry.imported("hf-sync", report.new, report.updated)
     if report.new or report.updated or report.featured:
         ctx.changed()
     changed = f"{report.new} new, {report.updated} updated, {report.featured} listings changed"
@@ -258,6 +261,7 @@ def import_file(ctx: Context, progress: Progress, path: str, fmt: str | None = N
     report = run_import(
         ctx.engine, file, fmt=fmt, progress=progress.advance, auto_feature_categories=ctx.settings.featured_on_arrival
     )
+    telemetry.imported("import-file", report.new, report.updated)
     search_index.index_pending(ctx.engine)
     ctx.changed()
     progress.note(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dailypapers import telemetry
 from dailypapers.search.embedder import Embedder, paper_text
 from dailypapers.store import vectors
 from dailypapers.store.db import read_tx, write_tx
@@ -91,6 +92,7 @@ def embed_pending(
                 vectors.release(conn, [p.pk for p in todo], owner)
             raise
         report.embedded += written
+        telemetry.EMBEDDED.inc(written)
         if progress:
             progress(len(todo))
     report.seconds = time.perf_counter() - start

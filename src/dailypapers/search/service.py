@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dailypapers import telemetry
 from dailypapers.config import Settings
 from dailypapers.search.query import Query, parse
 from dailypapers.store import keyword, vectors
@@ -136,6 +138,13 @@ class Searcher:
         """Hits `offset`..`offset+limit` for `raw` in `mode` (one of MODES)."""
         if mode not in MODES:
             raise ValueError(f"mode is one of {', '.join(MODES)}, not {mode!r}")
+        began = time.perf_counter()
+        try:
+            return self._search(raw, mode, limit, offset)
+        finally:
+            telemetry.SEARCH_SECONDS.labels(mode).observe(time.perf_counter() - began)
+
+    def _search(self, raw: str | Query, mode: str, limit: int, offset: int) -> Results:
         q = raw if isinstance(raw, Query) else parse(raw)
         results = Results(q, mode)
         if q.is_empty:

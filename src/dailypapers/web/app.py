@@ -35,6 +35,7 @@ from dailypapers.web import (
     for_you,
     library,
     media,
+    metrics,
     openapi_doc,
     pages,
     privacy,
@@ -51,6 +52,7 @@ from dailypapers.web.assets import STATIC, SWAGGER_PREFIX, SWAGGER_UI, Versioned
 from dailypapers.web.front import CacheFront
 from dailypapers.web.headers import SecurityHeaders
 from dailypapers.web.limits import BodyLimit, JsonDepthLimit
+from dailypapers.web.observe import Observe, RouteProbe
 from dailypapers.web.site import Site
 
 if TYPE_CHECKING:
@@ -147,17 +149,21 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
         body = {"status": "waiting" if waiting else "ready", "waiting_for": waiting}
         return JSONResponse(body, status_code=503 if waiting else 200)
 
+    metrics.install(app, site)  # GET /metrics, for Prometheus (docs/operations.md)
+
     for router in ROUTERS:
         app.include_router(router)
     openapi_doc.install(app)
     app.mount(SWAGGER_PREFIX, VersionedStatic(directory=SWAGGER_UI), name="swagger-ui")  # before /static
     app.mount("/static", VersionedStatic(directory=STATIC), name="static")
+    app.add_middleware(RouteProbe)  # innermost: hands Observe the scope the router fills in (web/observe.py)
     app.add_middleware(JsonDepthLimit)  # inside BodyLimit: it reads bodies already bounded in size
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     app.add_middleware(CacheFront, cache=site.cache)  # cache hits answered before routing (web/front.py)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.add_middleware(GZipMiddleware, minimum_size=transport.MIN_SIZE, compresslevel=transport.LEVEL)
-    app.add_middleware(transport.HeadAsGet)  # outermost: everything inside sees a GET (web/transport.py)
+    app.add_middleware(transport.HeadAsGet)  # everything inside sees a GET (web/transport.py)
+    app.add_middleware(Observe, routes=app.router.routes)  # outermost: request ids, metrics, access log
     return app
 
 

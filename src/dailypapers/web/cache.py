@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from dailypapers.store import shown as shown_counts
 from dailypapers.store.db import data_version, read_tx
-from dailypapers.web import transport
+from dailypapers.web import observe, transport
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,6 +41,7 @@ class Cached:
     status: int = 200
     gzipped: bytes | None = None  # the body gzipped once, for clients that accept it (web/transport.py)
     headers: tuple[tuple[str, str], ...] = ()  # headers of this response besides the usual (e.g. `Link`)
+    route: str = ""  # the route template that rendered it, for the metrics of hits before routing
 
     def size(self) -> int:
         """Bytes this entry holds (its body, the gzipped copy, and a fixed allowance for the rest)."""
@@ -193,7 +194,7 @@ class PageCache:
     ) -> Cached:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         packed = transport.gzipped(body) if transport.compressible(media_type, len(body)) else None
-        item = Cached(body, media_type, etag, status, packed, headers)
+        item = Cached(body, media_type, etag, status, packed, headers, observe.current_route())
         seg = self._segments[segment if status == 200 else VARIED]
         with self._lock:
             for other in self._segments.values():  # a page that became an error (or back) lives in one place
@@ -208,6 +209,7 @@ class PageCache:
         """The cached response for `key`, rendering (and caching) it when missing or stale."""
         hit = self.lookup(key, segment)
         if hit is not None:
+            observe.cache_lookup("hit")
             return hit
         # One render per key at a time: concurrent misses wait for it instead of rendering copies.
         with self._lock:
@@ -215,7 +217,9 @@ class PageCache:
         with key_lock:
             hit = self.lookup(key, segment)
             if hit is not None:
+                observe.cache_lookup("hit")  # rendered meanwhile, by the request this one waited for
                 return hit
+            observe.cache_lookup("miss")
             version = self.version()  # read before rendering: a write during the render makes it stale
             with shown_counts.recording() as shown:
                 rendered = render()

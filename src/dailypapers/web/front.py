@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dailypapers.web import banner
+from dailypapers.web import banner, observe
 from dailypapers.web.auth import SESSION_COOKIE
 from dailypapers.web.cache import DUE, Cached
 from dailypapers.web.site import respond
@@ -68,4 +68,5 @@ class CacheFront:
             await self.app(scope, receive, send)
             return
         self.hits += 1
+        observe.cache_lookup("hit", "front", hit.route)  # counted under the route that rendered the page
         await respond(Request(scope), hit)(scope, receive, send)

@@ -21,7 +21,7 @@ from dailypapers.personal.for_you import Pool
 from dailypapers.search.service import Searcher
 from dailypapers.sources.arxiv_ids import abs_url, pdf_url
 from dailypapers.sources.names import tex_to_unicode
-from dailypapers.web import transport
+from dailypapers.web import observe, transport
 from dailypapers.web.assets import static_url, swagger_url
 from dailypapers.web.cache import PAGES, VARIED, Cached, PageCache, Rendered
 from dailypapers.web.mathtext import FILTERS as MATH_FILTERS
@@ -171,7 +171,9 @@ def respond(request: Request, item: Cached, extra_headers: dict[str, str] | None
     if extra_headers:
         headers.update(extra_headers)
     if item.status == 200 and item.etag in _etags(request.headers.get("if-none-match", "")):
-        return Response(status_code=304, headers={k: v for k, v in headers.items() if k in ("ETag", "Vary")})
+        # RFC 9110 15.4.5: a 304 carries the headers a 200 would have that a cache needs.
+        kept = ("ETag", "Vary", "Cache-Control")
+        return Response(status_code=304, headers={k: v for k, v in headers.items() if k in kept})
     return Response(body, status_code=item.status, media_type=item.media_type, headers=headers)
 
 
@@ -217,6 +219,8 @@ async def cached(request: Request, render: Callable[[], Rendered], variant: str 
     if variant:
         key += "#" + variant
     hit = cache.peek(key, segment)  # on the event loop only when no database read is due
-    if not isinstance(hit, Cached):
+    if isinstance(hit, Cached):
+        observe.cache_lookup("hit")
+    else:  # get_or_render counts its hit or miss
         hit = await run_in_threadpool(cache.get_or_render, key, render, segment)
     return respond(request, hit)
