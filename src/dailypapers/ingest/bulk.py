@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dailypapers.ingest.batches import ImportReport, Prepared, auto_feature, file_key, write_batch
+from dailypapers.ingest.batches import MAX_WRITERS, ImportReport, OrderedWriter, Prepared, auto_feature, file_key
 from dailypapers.sources.detect import FORMATS, Format
 from dailypapers.sources.limits import MAX_LINE_BYTES
 from dailypapers.sources.record import PaperRecord, SourceError
@@ -147,20 +147,23 @@ def import_lines(
         else:
             results = ((c, prepare(c[0], first_line=c[1])) for c in chunks)
         categories = tuple(auto_feature_categories)
-        for (blob, first, last, end), parsed in results:
-            batch: list[Prepared] = []
-            loader = functools.partial(_reload, form, blob, where, first, categories)
-            for index, item in enumerate(parsed):
-                if item is None:
-                    continue
-                if item[0] == "e":
-                    report.reject(item[1])
-                    continue
-                batch.append(Prepared(item[1][0], item[1], item[2], loader=loader, index=index))
-            write_batch(engine, batch, report, checkpoint=(key, where, end, last))
-            if progress:
-                progress(end - position)
-            position = end
+        # PostgreSQL: as many connections as parsing processes (see OrderedWriter); SQLite has one writer.
+        depth = min(MAX_WRITERS, max(jobs, 1)) if dialect == "postgresql" else 1
+        with OrderedWriter(engine, report, depth) as writer:
+            for (blob, first, last, end), parsed in results:
+                batch: list[Prepared] = []
+                loader = functools.partial(_reload, form, blob, where, first, categories)
+                for index, item in enumerate(parsed):
+                    if item is None:
+                        continue
+                    if item[0] == "e":
+                        report.reject(item[1])
+                        continue
+                    batch.append(Prepared(item[1][0], item[1], item[2], loader=loader, index=index))
+                writer.write(batch, checkpoint=(key, where, end, last))
+                if progress:
+                    progress(end - position)
+                position = end
     with write_tx(engine) as conn:
         bookkeeping.clear_checkpoint(conn, key)
 

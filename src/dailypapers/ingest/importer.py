@@ -18,6 +18,8 @@ from dailypapers.ingest.bulk import import_lines
 from dailypapers.sources import limits
 from dailypapers.sources.detect import FORMATS, Format, Item, detect_format
 from dailypapers.sources.record import SourceError
+from dailypapers.store import copy_in
+from dailypapers.store.db import write_tx
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -96,6 +98,7 @@ def import_file(
             )
         items = list(form.document_parser(io.BytesIO(data), where))
         ingest_items(engine, items, report, auto_feature_categories=auto_feature_categories, batch_size=batch_size)
+        _settle(engine, report)
         if progress:
             progress(size)
         return report
@@ -115,4 +118,12 @@ def import_file(
         batch_size=batch_size,
         jobs=jobs,
     )
+    _settle(engine, report)
     return report
+
+
+def _settle(engine: Engine, report: ImportReport) -> None:
+    """After a large import: the keyword index's pending entries merged (PostgreSQL; see store.copy_in)."""
+    if report.new >= copy_in.BULK_ROWS:
+        with write_tx(engine) as conn:
+            copy_in.flush_pending(conn)

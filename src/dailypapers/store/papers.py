@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from dailypapers.sources.record import Author, Listing, PaperRecord, Submitter, Version
-from dailypapers.store import paper_names
+from dailypapers.store import copy_in, paper_names
 from dailypapers.store.convert import as_date, aware, utc_now
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import DailyListing, Paper, User
@@ -169,20 +169,37 @@ def load_records(conn: Connection, ids: Sequence[str]) -> dict[str, PaperRecord]
     return {r.id: row_to_record(r) for r in conn.execute(select(papers).where(papers.c.id.in_(ids)))}
 
 
-def insert_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
-    """Insert new papers (rows from `record_params`).
+def reserve_pks(conn: Connection, count: int) -> list[int] | None:
+    """PostgreSQL: `count` pks for new papers, drawn now, ascending (for `insert_papers`). SQLite numbers a
+    row as it is inserted: None."""
+    if conn.dialect.name != "postgresql" or not count:
+        return None
+    return copy_in.draw_pks(conn, count)
+
+
+def insert_papers(
+    conn: Connection, params: list[tuple[Any, ...]], *, pks: Sequence[int] | None = None, bump: bool = True
+) -> None:
+    """Insert new papers (rows from `record_params`) and their `paper_names` entries; on PostgreSQL with the
+    pks `reserve_pks` drew for them, if given. `bump=False`: the caller bumps the data version itself (the
+    one row every writer locks: later, see ingest.batches.OrderedWriter).
 
     On SQLite they become searchable once `search_index.index_pending` has run (the importer and
-    the server's background job call it); PostgreSQL indexes them in the same statement.
+    the server's background job call it). PostgreSQL indexes them in the same statement, a COPY
+    (`copy_in`).
     """
     if not params:
         return
     dialect = conn.dialect.name
-    cols = ", ".join([*COLUMNS, *_HASHES])
-    sql = f"INSERT INTO papers ({cols}) VALUES ({', '.join(_placeholders(dialect))})"
-    conn.exec_driver_sql(sql, params)
-    paper_names.index_papers(conn, [(p[0], p[_AUTHORS], p[_EXTRA]) for p in params], replace=False)
-    bump_data_version(conn)
+    if dialect == "postgresql":
+        pks = pks if pks is not None else copy_in.draw_pks(conn, len(params))
+        copy_in.insert_papers(conn, [*COLUMNS, *_HASHES], params, pks, authors=_AUTHORS, extra=_EXTRA)
+    else:
+        cols = ", ".join([*COLUMNS, *_HASHES])
+        conn.exec_driver_sql(f"INSERT INTO papers ({cols}) VALUES ({', '.join(_placeholders(dialect))})", params)
+        paper_names.index_papers(conn, [(p[0], p[_AUTHORS], p[_EXTRA]) for p in params], replace=False)
+    if bump:
+        bump_data_version(conn)
 
 
 def update_papers(conn: Connection, params: list[tuple[Any, ...]]) -> None:
