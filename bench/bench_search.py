@@ -2,6 +2,11 @@
 build time and memory, and the web worker's memory.
 
     python -m bench.bench_search [--sizes 100000,1000000] [--keep DIR]
+    python -m bench.bench_search --backend postgresql --pg-dir /tmp/pgsearch --from-sqlite DIR/1000000
+
+On PostgreSQL (`bench.search_pg`) the papers and vectors of an SQLite instance built here (--keep) are
+copied by COPY into a cluster kept under --pg-dir (first N papers for size N; reused when there), and the
+served nearest-neighbour query (pgvector HNSW) is measured against exact search, with --ef-sweep for tuning.
 
 Papers are synthetic (bench.gen_kaggle: real sentences recombined). Embedding a million papers on this
 CPU would take most of a day, so their vectors are built from real ones: each is a random blend of two
@@ -28,7 +33,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import orjson
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bench.common import start_server
 from bench.gen_kaggle import records
@@ -109,6 +114,7 @@ def percentiles(times: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
         "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
     }
 
 
@@ -128,8 +134,9 @@ def exact_top(engine, probes: np.ndarray, k: int = 10) -> list[set[int]]:  # typ
     last = 0
     while True:
         with read_tx(engine) as conn:
-            sql = "SELECT paper_pk, vector FROM paper_embeddings WHERE paper_pk > :last ORDER BY paper_pk LIMIT :n"
-            rows = conn.execute(text(sql), {"last": last, "n": CHUNK}).all()
+            e = vectors.embeddings.c  # the typed column: pgvector's values come back as arrays
+            query = select(e.paper_pk, e.vector).where(e.paper_pk > last).order_by(e.paper_pk).limit(CHUNK)
+            rows = conn.execute(query).all()
             if not rows:
                 break
             pks = np.array([r[0] for r in rows], dtype=np.int64)
@@ -185,25 +192,62 @@ def over_http(settings: Settings, qs: list[str]) -> Iterator[tuple[str, object]]
             proc.kill()
 
 
-def run(size: int, directory: Path, rebuild: bool = True) -> dict[str, object]:
-    settings = Settings(data_dir=directory, embed_background=False, digest_scheduler=False)
-    result: dict[str, object] = {"papers": size}
-    if not (directory / "dailypapers.db").exists():
+def recall(index: SemanticIndex, probes: np.ndarray, truth: list[set[int]], k: int = 10) -> float:
+    """Recall@10 of the served nearest-neighbour query asked for `k` neighbours, against exact search."""
+    found = [{pk for pk, _ in index.search_vector(p, k)[:10]} for p in probes]
+    return round(float(np.mean([len(f & t) / 10 for f, t in zip(found, truth, strict=True)])), 4)
+
+
+def ef_sweep(index: SemanticIndex, probes: np.ndarray, truth: list[set[int]], efs: list[int]) -> dict[str, object]:
+    """PostgreSQL: recall@10 and latency of 10-neighbour queries at each hnsw.ef_search floor."""
+    out: dict[str, object] = {}
+    kept = vectors.ef_search
+    try:
+        for ef in efs:
+            vectors.ef_search = lambda k, papers, ef=ef: ef  # type: ignore[misc]
+            times = []
+            for p in probes:
+                t = time.perf_counter()
+                index.search_vector(p, 10)
+                times.append(time.perf_counter() - t)
+            out[f"ef_{ef}"] = {"recall_at_10": recall(index, probes, truth), **percentiles(times)}
+    finally:
+        vectors.ef_search = kept  # type: ignore[assignment]
+    return out
+
+
+def run(
+    size: int,
+    directory: Path,
+    rebuild: bool = True,
+    url: str = "",
+    probes_n: int = 200,
+    efs: list[int] | None = None,
+    http: bool = True,
+) -> dict[str, object]:
+    settings = Settings(data_dir=directory, database_url=url, embed_background=False, digest_scheduler=False)
+    result: dict[str, object] = {"papers": size, "backend": "postgresql" if url else "sqlite"}
+    if not url and not (directory / "dailypapers.db").exists():
         result.update(fill(settings, size))
     engine = make_engine(settings.database_url)
-    if rebuild:
+    if rebuild and not url:
         shutil.rmtree(directory / "semantic", ignore_errors=True)  # time a build from the database
     rss0 = rss_mb()
     t = time.perf_counter()
     index = SemanticIndex(engine, settings)
-    index.catch_up()
-    result["ann_build_s"] = round(time.perf_counter() - t, 1)
-    result["ann_build_rss_growth_mb"] = round(rss_mb() - rss0)
-    index.save()
-    probes = synthetic(base_vectors(), 200, np.random.default_rng(99))
+    if not url:  # PostgreSQL's index is in the database (built by bench.search_pg, timed there)
+        index.catch_up()
+        result["ann_build_s"] = round(time.perf_counter() - t, 1)
+        result["ann_build_rss_growth_mb"] = round(rss_mb() - rss0)
+        index.save()
+    probes = synthetic(base_vectors(), probes_n, np.random.default_rng(99))
     truth = exact_top(engine, probes)
-    found = [{pk for pk, _ in index.search_vector(p, 10)} for p in probes]
-    result["ann_recall_at_10"] = round(float(np.mean([len(f & t) / 10 for f, t in zip(found, truth, strict=True)])), 4)
+    result["ann_recall_at_10"] = recall(index, probes, truth)
+    if url:  # as hybrid and semantic search ask: DEPTH (100) neighbours, of which the first 10 are compared
+        result["ann_recall_at_10_of_100"] = recall(index, probes, truth, k=100)
+        result["ef_search"] = vectors.ef_search(10, size)
+        if efs:
+            result["ef_sweep"] = ef_sweep(index, probes, truth, efs)
     qs = queries()
     Searcher(engine, settings, index).warm()  # loads the model, one torch thread as in the server
     result["queries"] = len(qs)
@@ -211,14 +255,48 @@ def run(size: int, directory: Path, rebuild: bool = True) -> dict[str, object]:
     with read_tx(engine) as conn:  # steady state: the keyword index's pages read once, untimed
         for q in qs:
             keyword.search(conn, parse(q), limit=100)
+    if url:  # and PostgreSQL's HNSW pages that these queries' vectors reach (usearch's index is all in memory)
+        searcher = Searcher(engine, settings, SemanticIndex(engine, settings))
+        for q in qs:
+            searcher.search(q, "hybrid", limit=20)
     for mode in ("keyword", "semantic", "hybrid"):
         # A fresh SemanticIndex (sharing the ANN index) has an empty query-vector cache.
         searcher = Searcher(engine, settings, SemanticIndex(engine, settings))
         result[mode] = timed(lambda q, m=mode, s=searcher: s.search(q, m, limit=20), qs)
     engine.dispose()
     print(json.dumps(result), flush=True)  # the in-process figures, whatever happens over HTTP
-    result.update(dict(over_http(settings, qs)))
+    if http:
+        result.update(dict(over_http(settings, qs)))
     return result
+
+
+def run_postgres(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Each size on the PostgreSQL cluster under --pg-dir (started, and stopped after, keeping its files)."""
+    from bench import search_pg
+
+    server, started = search_pg.server(args.pg_dir)
+    out = []
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            url, made = search_pg.database(server, f"papers_{size}")
+            built = search_pg.fill(url, args.from_sqlite, size) if made else {}
+            engine = make_engine(url)
+            t = time.perf_counter()
+            applied = migrate(engine)  # an instance copied before migration 0013 is brought up to date, timed
+            engine.dispose()
+            if applied:
+                built[f"migrate_{'_'.join(applied)}_s"] = round(time.perf_counter() - t, 1)
+            with tempfile.TemporaryDirectory() as tmp:
+                efs = [int(x) for x in args.ef_sweep.split(",")] if args.ef_sweep else None
+                load = os.getloadavg()[0]  # the machine is shared: how busy it was, before and after
+                result = {**built, **run(size, Path(tmp), url=url, probes_n=args.probes, efs=efs, http=args.http)}
+                result["load_average_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+            out.append(result)
+            print(json.dumps(result), flush=True)
+    finally:
+        if started:
+            search_pg.stop(server)
+    return out
 
 
 def main() -> None:
@@ -226,7 +304,19 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--keep", type=Path, help="keep (and reuse) the databases under this folder")
     ap.add_argument("--reuse-index", action="store_true", help="load the saved ANN index instead of timing a build")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--pg-dir", type=Path, default=Path("/tmp/pgsearch"), help="PostgreSQL: the cluster's folder")
+    ap.add_argument("--from-sqlite", type=Path, help="PostgreSQL: an SQLite instance (--keep DIR/1000000) to copy")
+    ap.add_argument("--probes", type=int, default=200, help="query vectors for ANN recall")
+    ap.add_argument("--ef-sweep", default="", help="PostgreSQL: hnsw.ef_search floors to measure, e.g. 40,100,200")
+    ap.add_argument("--no-http", dest="http", action="store_false", help="in-process figures only")
     args = ap.parse_args()
+    if args.backend == "postgresql":
+        if not args.from_sqlite:
+            ap.error("--backend postgresql copies from an SQLite instance: --from-sqlite DIR")
+        out = run_postgres(args)
+        print(json.dumps({"cpus": os.cpu_count(), "machine": platform.platform(), "results": out}, indent=2))
+        return
     out = []
     for size in (int(s) for s in args.sizes.split(",")):
         if args.keep:

@@ -226,8 +226,9 @@ def search_matches(conn: Connection, q: Query, pks: Sequence[int]) -> set[int]:
         sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m AND rowid >= :lo AND rowid <= :hi"
         return {int(r[0]) for r in conn.execute(text(sql), args)} & passing
     else:
-        parts = [f"plainto_tsquery('english', :t{i})" for i in range(len(q.content_terms))]
-        parts += [f"phraseto_tsquery('english', :ph{i})" for i in range(len(q.phrases))]
+        # Accents folded as in the index (migration 0013).
+        parts = [f"plainto_tsquery('english', dp_fold_accents(:t{i}))" for i in range(len(q.content_terms))]
+        parts += [f"phraseto_tsquery('english', dp_fold_accents(:ph{i}))" for i in range(len(q.phrases))]
         args.update({f"t{i}": t for i, t in enumerate(q.content_terms)})
         args.update({f"ph{i}": ph for i, ph in enumerate(q.phrases)})
         sql = (

@@ -1,4 +1,4 @@
-"""Keyword search: SQLite FTS5 (bm25) or PostgreSQL full text (ts_rank_cd), with filters.
+"""Keyword search: SQLite FTS5 (bm25) or PostgreSQL full text (`keyword_pg`: IDF and ts_rank), with filters.
 
 A parsed query (dailypapers.search.query) is turned into the engine's query language by
 quoting every word and phrase, and into SQL with bound parameters only, so nothing a person
@@ -7,15 +7,15 @@ with all the words come first, then (if too few) papers with any of them; a quer
 and no words lists the matching papers newest first. Withdrawn papers are never returned.
 
 Ranking a very common word is costly (each match is scored), so only the RANK_WINDOW most
-recently added matches of a query are ranked; below that many matches the ranking is exact. The
-any-word search keeps only the query's rarest words whose matches fit in that window
-(`term_stats.rarest_within`), so an older paper that holds them is still ranked.
+recently added matches of a query are ranked (SQLite; `keyword_pg.AND_WINDOW` on PostgreSQL); below that many
+matches the ranking is exact. Words in most papers are left out beside rarer ones
+(`term_stats.without_common_terms`). The any-word search keeps only the query's rarest words whose matches
+fit in RANK_WINDOW (`term_stats.rarest_within`), so an older paper that holds them is still ranked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from dailypapers.search.query import Query
-from dailypapers.store import term_stats
+from dailypapers.store import keyword_pg, term_stats
 
 RANK_WINDOW = 10_000  # matches ranked per query, the most recently added (docs/search.md, "Keyword")
 AUTHOR_SWITCH = 3_000  # SQLite: from this many papers by an author, walk the dates index instead
@@ -40,8 +40,7 @@ def search(conn: Connection, q: Query, limit: int = 20, offset: int = 0) -> list
         return []
     if not q.has_words:
         return _newest(conn, q, want)[offset:]
-    if conn.dialect.name == "sqlite":
-        q = term_stats.without_common_terms(conn, q)
+    q = term_stats.without_common_terms(conn, q)
     found = _ranked(conn, q, "AND", want)
     if len(found) < want and len(q.content_terms) + len(q.phrases) > 1:
         seen = set(found)
@@ -89,75 +88,32 @@ def _fts_match(q: Query, mode: str | None) -> str:
     return expr
 
 
-def _pg_query(q: Query, mode: str | None, params: dict[str, Any]) -> str:
-    """A tsquery expression (bound parameters only) for the words, authors and exclusions."""
-    parts = []
-    if mode:
-        ws = [f"plainto_tsquery('english', :t{i})" for i in range(len(q.content_terms))]
-        ws += [f"phraseto_tsquery('english', :ph{i})" for i in range(len(q.phrases))]
-        params.update({f"t{i}": t for i, t in enumerate(q.content_terms)})
-        params.update({f"ph{i}": p for i, p in enumerate(q.phrases)})
-        parts.append("(" + (" && " if mode == "AND" else " || ").join(ws) + ")")
-    for i, a in enumerate(q.authors):
-        # Author names are indexed with the 'simple' configuration under weight B.
-        params[f"au{i}"] = " <-> ".join(f"'{w}':B" for w in a.split())
-        parts.append(f"to_tsquery('simple', :au{i})")
-    expr = " && ".join(parts)
-    if q.exclude:
-        params.update({f"x{i}": x for i, x in enumerate(q.exclude)})
-        excluded = " || ".join(f"phraseto_tsquery('english', :x{i})" for i in range(len(q.exclude)))
-        expr = f"{expr} && !!({excluded})"
-    return expr
-
-
 def _ranked(conn: Connection, q: Query, mode: str, want: int) -> list[int]:
-    params: dict[str, Any] = {"window": max(RANK_WINDOW, want + 20), "want": want}
+    params: dict[str, Any] = {}
     filters = _filters(conn, q, params)
-    if conn.dialect.name == "sqlite":
-        params["m"] = _fts_match(q, mode)
-        if not filters:
-            # Rank in the index alone, then drop withdrawn papers (rare): no row lookups per match.
-            sql = (
-                f"SELECT rowid FROM (SELECT rowid, {_BM25} AS score FROM papers_fts WHERE papers_fts MATCH :m "
-                "ORDER BY rowid DESC LIMIT :window) ORDER BY score, rowid DESC LIMIT :want"
-            )
-            return _without_withdrawn(conn, sql, params, want)
-        if q.since or q.until:
-            # Matches are scanned newest first: bound the scan by the pks of the date range.
-            span = _date_pks(conn, q)
-            if span:
-                params["lo"], params["hi"] = span
-                filters.append("papers_fts.rowid BETWEEN :lo AND :hi")
+    if conn.dialect.name != "sqlite":
+        return keyword_pg.ranked(conn, q, mode, want, filters, params)
+    params.update(window=max(RANK_WINDOW, want + 20), want=want, m=_fts_match(q, mode))
+    if not filters:
+        # Rank in the index alone, then drop withdrawn papers (rare): no row lookups per match.
         sql = (
-            f"SELECT pk FROM (SELECT p.pk, {_BM25} AS score FROM papers_fts CROSS JOIN papers p "
-            "ON p.pk = papers_fts.rowid WHERE papers_fts MATCH :m AND NOT p.withdrawn AND "
-            + " AND ".join(filters)
-            + " ORDER BY papers_fts.rowid DESC LIMIT :window) ORDER BY score, pk DESC LIMIT :want"
+            f"SELECT rowid FROM (SELECT rowid, {_BM25} AS score FROM papers_fts WHERE papers_fts MATCH :m "
+            "ORDER BY rowid DESC LIMIT :window) ORDER BY score, rowid DESC LIMIT :want"
         )
-    else:
-        tsq = _pg_query(q, mode, params)
-        where = " AND ".join(["p.search_vector @@ t.query", "NOT p.withdrawn", *filters])
-        sql = (
-            f"SELECT pk FROM (SELECT p.pk, p.search_vector, t.query FROM (SELECT {tsq} AS query OFFSET 0) t, "
-            f"papers p WHERE {where} ORDER BY p.pk DESC LIMIT :window) w "
-            f"ORDER BY {_pg_score(conn, q, mode, params)} DESC, pk DESC LIMIT :want"
-        )
+        return _without_withdrawn(conn, sql, params, want)
+    if q.since or q.until:
+        # Matches are scanned newest first: bound the scan by the pks of the date range.
+        span = _date_pks(conn, q)
+        if span:
+            params["lo"], params["hi"] = span
+            filters.append("papers_fts.rowid BETWEEN :lo AND :hi")
+    sql = (
+        f"SELECT pk FROM (SELECT p.pk, {_BM25} AS score FROM papers_fts CROSS JOIN papers p "
+        "ON p.pk = papers_fts.rowid WHERE papers_fts MATCH :m AND NOT p.withdrawn AND "
+        + " AND ".join(filters)
+        + " ORDER BY papers_fts.rowid DESC LIMIT :window) ORDER BY score, pk DESC LIMIT :want"
+    )
     return [int(r[0]) for r in conn.execute(text(sql), params)]
-
-
-def _pg_score(conn: Connection, q: Query, mode: str, params: dict[str, Any]) -> str:
-    """PostgreSQL's ranking expression. `ts_rank_cd` knows nothing of how rare a word is, so with any of
-    several words a paper holding the common ones outranked one holding the rare ones (keyword recall@1
-    0.24 among 11,066 papers): an any-word search adds each word's inverse document frequency when the
-    paper holds it (`term_stats`' cached counts), the cover density breaking ties."""
-    if mode != "OR" or len(q.content_terms) < 2:
-        return "ts_rank_cd(search_vector, query)"
-    papers = max(term_stats.paper_count(conn), 1)
-    parts = []
-    for i, term in enumerate(q.content_terms):
-        params[f"idf{i}"] = math.log(1 + papers / (1 + term_stats.doc_freq(conn, term)))
-        parts.append(f"CASE WHEN search_vector @@ plainto_tsquery('english', :t{i}) THEN :idf{i} ELSE 0 END")
-    return "(" + " + ".join(parts) + ") + ts_rank_cd(search_vector, query)"
 
 
 def _date_pks(conn: Connection, q: Query) -> tuple[int, int] | None:
@@ -267,11 +223,9 @@ def _word_filters(conn: Connection, q: Query, params: dict[str, Any]) -> list[st
         return where
     where = []
     if q.authors:
-        where.append(f"p.search_vector @@ ({_pg_query(Query(raw='', authors=q.authors), None, params)})")
+        where.append(f"p.search_vector @@ ({keyword_pg.constraints(Query(raw='', authors=q.authors), params)})")
     if q.exclude:
-        params.update({f"x{i}": x for i, x in enumerate(q.exclude)})
-        excluded = " || ".join(f"phraseto_tsquery('english', :x{i})" for i in range(len(q.exclude)))
-        where.append(f"NOT (p.search_vector @@ ({excluded}))")
+        where.append(keyword_pg.excluded(q, params))
     return where
 
 

@@ -152,7 +152,7 @@ def _candidates(conn: Connection, words: list[str], key: str) -> list[tuple[int,
         # Words are letters and digits only (title_words), so they are no tsquery syntax; A is the title.
         params["q"] = " & ".join(f"{w}:A" for w in words)
         sql = (
-            "SELECT pk, title FROM papers WHERE search_vector @@ to_tsquery('english', :q) "
+            "SELECT pk, title FROM papers WHERE search_vector @@ to_tsquery('english', dp_fold_accents(:q)) "
             "AND length(title) BETWEEN :lo AND :hi LIMIT :limit"
         )
     return [(int(pk), t) for pk, t in conn.execute(text(sql), params)]

@@ -17,9 +17,16 @@ import numpy as np
 from sqlalchemy import Connection, Float, bindparam, delete, exists, func, not_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dailypapers.store import term_stats
 from dailypapers.store.db import bump_data_version
 from dailypapers.store.schema import EmbeddingClaim, EmbeddingTombstone, Paper, PaperEmbedding
 
+# PostgreSQL's HNSW scan keeps a candidate per EF_PAPERS papers (hnsw.ef_search), EF_MIN to EF_MAX (pgvector's
+# most). Recall@10 against exact search, the graph built with ef_construction 200 (migration 0013): among 100k
+# synthetic papers 0.968 at 100 candidates, among a million 0.961 at 1000, 0.957 at 800 and 0.946 at 400
+# (docs/benchmarks.md, "PostgreSQL search at 100k and 1M papers").
+EF_PAPERS, EF_MIN, EF_MAX = 1000, 100, 1000
+_iterative: dict[str, bool] = {}  # per database URL: pgvector has iterative index scans
 embeddings = PaperEmbedding.__table__
 claims = EmbeddingClaim.__table__
 tombstones = EmbeddingTombstone.__table__
@@ -246,18 +253,41 @@ def vectors_of(conn: Connection, model: str, pks: Sequence[int], dim: int) -> di
     return {r.paper_pk: matrix[i] for i, r in enumerate(rows)}
 
 
+def _iterative_scans(conn: Connection) -> bool:
+    """Whether this database's pgvector has iterative index scans (0.8 and later; cached per database)."""
+    key = str(conn.engine.url)
+    if key not in _iterative:
+        version = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).scalar()
+        _iterative[key] = tuple(int(x) for x in str(version or "0.0").split(".")[:2]) >= (0, 8)
+    return _iterative[key]
+
+
+def ef_search(k: int, papers: int) -> int:
+    """How many candidates the HNSW scan keeps for `k` neighbours among about `papers`: one per EF_PAPERS, and
+    at least 2k (from EF_MIN to EF_MAX)."""
+    return min(EF_MAX, max(EF_MIN, 2 * k + 2, papers // EF_PAPERS))
+
+
 def nearest(
     conn: Connection, model: str, vector: np.ndarray, k: int, exclude: int | None = None
 ) -> list[tuple[int, float]]:
-    """PostgreSQL: the `k` papers nearest to `vector` by cosine, through the HNSW index (approximate)."""
-    # The index scan stops after ef_search candidates: look at least 2k deep.
-    conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, 2 * k + 2))}"))
+    """PostgreSQL: the `k` papers nearest to `vector` by cosine, through the HNSW index (approximate).
+
+    The scan keeps `ef_search(k, papers)` candidates, and goes on past them (pgvector's iterative scan) when the
+    conditions (the model, `exclude`) leave fewer than `k`; its order is then relaxed, so the rows are
+    sorted here."""
+    scan = "SELECT set_config('hnsw.ef_search', :ef, true)"
+    if _iterative_scans(conn):
+        scan += ", set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+    conn.execute(text(scan), {"ef": str(ef_search(k, term_stats.paper_count(conn)))})
     query_vector = bindparam("q", vector, type_=embeddings.c.vector.type)  # pgvector's type on PostgreSQL
     distance = embeddings.c.vector.op("<=>", return_type=Float)(query_vector)
     query = select(embeddings.c.paper_pk, distance).where(embeddings.c.model == model).order_by(distance).limit(k)
     if exclude is not None:
         query = query.where(embeddings.c.paper_pk != exclude)
-    return [(int(pk), 1.0 - float(d)) for pk, d in conn.execute(query)]
+    found = [(int(pk), 1.0 - float(d)) for pk, d in conn.execute(query)]
+    found.sort(key=lambda item: (-item[1], item[0]))
+    return found
 
 
 def export(conn: Connection, model: str, dim: int) -> tuple[list[str], list[str], np.ndarray]:
