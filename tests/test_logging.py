@@ -157,3 +157,23 @@ def test_an_unhandled_error_is_logged_with_its_id(sqlite: Engine, tmp_path: Path
     assert not logs.DropLogged().filter(server_line)  # the server's own line, without the id, is dropped
     server_line.exc_info = (RuntimeError, RuntimeError("elsewhere"), None)
     assert logs.DropLogged().filter(server_line)
+
+
+def test_the_handler_writes_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CLI runner swaps stderr, then closes its copy: records afterwards go to the real one, with no error.
+    logs.configure("json", "info")
+    try:
+        swapped = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", swapped)
+        logging.getLogger("dailypapers.test").warning("while swapped")
+        assert json.loads(swapped.getvalue())["message"] == "while swapped"
+        swapped.close()
+        monkeypatch.undo()
+        after = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", after)
+        logging.getLogger("dailypapers.test").warning("after")
+        assert json.loads(after.getvalue())["message"] == "after"
+    finally:
+        monkeypatch.undo()
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)

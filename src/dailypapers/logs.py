@@ -16,6 +16,7 @@ import logging
 import logging.config
 import os
 import re
+import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -126,6 +127,22 @@ class JsonFormatter(logging.Formatter):
             return json.dumps(out, default=str)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler that writes to whatever `sys.stderr` is when a record comes, not the one it was made with:
+    a test runner or a CLI runner that swaps stderr and closes its copy leaves no dead stream behind."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def dict_config(fmt: str = "text", level: str = "info", chatty: Sequence[str] = CHATTY) -> dict[str, Any]:
     """The `logging.config.dictConfig` of a process: one stderr handler on the root logger, in `fmt`, at
     `level` (the `chatty` libraries at WARNING unless debugging); uvicorn's loggers go through it too
@@ -147,8 +164,7 @@ def dict_config(fmt: str = "text", level: str = "info", chatty: Sequence[str] = 
         "formatters": {"main": {"()": formatter}},
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
+                "()": "dailypapers.logs.StderrHandler",
                 "formatter": "main",
                 "filters": ["context"],
             }
