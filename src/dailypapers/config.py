@@ -6,18 +6,17 @@ Each setting is declared once, as a `Settings` field whose metadata names its va
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import ipaddress
 import os
-import secrets
-import tempfile
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from dailypapers import keyfile
 
 PREFIX = "DAILYPAPERS_"
 
@@ -267,16 +266,16 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        if self.jobs not in ("embedded", "off"):
-            raise ValueError(f"{PREFIX}JOBS: {self.jobs!r} is not 'embedded' or 'off'")
+        for name, value, allowed in (
+            ("JOBS", self.jobs, ("embedded", "off")),
+            ("CACHE_MEDIA", self.cache_media.lower(), ("auto", "1", "0", *_TRUE, *_FALSE)),
+            ("LOG_FORMAT", self.log_format, ("text", "json")),
+            ("LOG_LEVEL", self.log_level.lower(), ("debug", "info", "warning", "error")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{PREFIX}{name}: {value!r} is not one of {', '.join(dict.fromkeys(allowed))}")
         if self.auto_feature_top < 0:
             raise ValueError(f"{PREFIX}AUTO_FEATURE_TOP: {self.auto_feature_top} is negative (0 features them all)")
-        if self.cache_media.lower() not in ("auto", *_TRUE, *_FALSE):
-            raise ValueError(f"{PREFIX}CACHE_MEDIA: {self.cache_media!r} is not 'auto', '1' or '0'")
-        if self.log_format not in ("text", "json"):
-            raise ValueError(f"{PREFIX}LOG_FORMAT: {self.log_format!r} is not 'text' or 'json'")
-        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
-            raise ValueError(f"{PREFIX}LOG_LEVEL: {self.log_level!r} is not debug, info, warning or error")
         for network in self.media_private_networks:
             try:
                 ipaddress.ip_network(network, strict=False)
@@ -328,31 +327,7 @@ class Settings:
     def secret(self) -> str:
         """The configured secret key, or the one kept in the data directory, generated on first use.
         Computed once per instance: it is needed on every CSRF check."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")  # created with mode 0600
-            try:
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_urlsafe(48))
-                # A link never replaces a key, so web workers starting together agree on one: each keeps
-                # the key it read for good, and would reject tokens signed with an overwritten one.
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    pass  # another process got there first: use its key
-                except OSError:  # a filesystem without hard links: the last writer wins, as before
-                    os.replace(tmp, path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-        return path.read_text().strip()
-
-    def ensure_secret_key(self) -> str:
-        """The configured secret key, or one generated once and kept in the data directory."""
-        return self.secret
+        return self.secret_key or keyfile.stored_secret(self.data_dir)
 
 
 def env_name(f: dataclasses.Field[Any]) -> str:

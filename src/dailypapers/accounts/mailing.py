@@ -61,7 +61,7 @@ def allowed(limits: RateLimits | None, account_pk: int) -> bool:
 def _text(settings: Settings, account: Account, password_hash: str | None, outgoing: AccountMail) -> tuple[str, str]:
     base, name = settings.base_url, account.name
     if outgoing.kind == ACTIVATE:
-        link = f"{base}/activate?token={signed.activation_token(settings.ensure_secret_key(), account.pk)}"
+        link = f"{base}/activate?token={signed.activation_token(settings.secret, account.pk)}"
         if outgoing.then and outgoing.then != "/":
             link += "&" + urlencode({"next": outgoing.then})
         hours = signed.ACTIVATION_MAX_AGE // 3600
@@ -73,7 +73,7 @@ def _text(settings: Settings, account: Account, password_hash: str | None, outgo
         text += f"which already has an active account, {name}.\nSign in at {base}/signin instead; forgot your "
         text += f"password? Choose a new one at {base}/password/forgot\nIf it was not you, ignore this.\n"
         return "You already have a Daily Papers account", text
-    token = signed.reset_token(settings.ensure_secret_key(), account.pk, password_hash)
+    token = signed.reset_token(settings.secret, account.pk, password_hash)
     link = f"{base}/password/reset?token={token}"
     minutes = signed.RESET_MAX_AGE // 60
     if outgoing.kind == FINISH:

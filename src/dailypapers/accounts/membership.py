@@ -89,7 +89,7 @@ async def sign_up(
 def activate(engine: Engine, settings: Settings, token: str) -> Account:
     """Activate the account an activation link names (it works once, for 48 hours)."""
     try:
-        pk = signed.activation_account(settings.ensure_secret_key(), token)
+        pk = signed.activation_account(settings.secret, token)
     except signed.BadLink as bad:
         if bad.expired:
             raise BadRequest("This activation link has expired. Ask for a new one at /activate/resend.") from None

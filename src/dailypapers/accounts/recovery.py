@@ -61,7 +61,7 @@ def reset_link_account(engine: Engine, settings: Settings, token: str) -> Accoun
 
 
 def _claim(engine: Engine, settings: Settings, token: str) -> tuple[Account, str | None]:
-    secret = settings.ensure_secret_key()
+    secret = settings.secret
     try:
         pk, fingerprint = signed.reset_claim(secret, token)
     except signed.BadLink as bad:

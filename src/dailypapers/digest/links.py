@@ -63,14 +63,14 @@ def read_subscriber_token(secret: str, kind: str, token: str) -> tuple[int, str]
 
 
 def confirm_url(settings: Settings, c: Confirmation) -> str:
-    return f"{settings.base_url}/subscribe/confirm?token={confirm_token(settings.ensure_secret_key(), c)}"
+    return f"{settings.base_url}/subscribe/confirm?token={confirm_token(settings.secret, c)}"
 
 
 def manage_url(settings: Settings, pk: int, email: str) -> str:
-    token = subscriber_token(settings.ensure_secret_key(), "manage", pk, email)
+    token = subscriber_token(settings.secret, "manage", pk, email)
     return f"{settings.base_url}/subscribe/manage?token={token}"
 
 
 def unsubscribe_url(settings: Settings, pk: int, email: str) -> str:
-    token = subscriber_token(settings.ensure_secret_key(), "unsubscribe", pk, email)
+    token = subscriber_token(settings.secret, "unsubscribe", pk, email)
     return f"{settings.base_url}/unsubscribe?token={token}"

@@ -51,7 +51,7 @@ async def request(engine: Engine, settings: Settings, prefs: Preferences) -> Non
 def confirm(engine: Engine, settings: Settings, token: str) -> Subscriber:
     """Start (or restart) the digest a confirmation link asks for, with the preferences it carries."""
     try:
-        c = links.read_confirm_token(settings.ensure_secret_key(), token)
+        c = links.read_confirm_token(settings.secret, token)
     except links.BadToken:
         raise BadRequest(BAD_LINK) from None
     with write_tx(engine) as conn:
@@ -65,7 +65,7 @@ def confirm(engine: Engine, settings: Settings, token: str) -> Subscriber:
 def subscriber(engine: Engine, settings: Settings, kind: str, token: str) -> Subscriber:
     """The subscriber a `manage` or `unsubscribe` link names."""
     try:
-        pk, email = links.read_subscriber_token(settings.ensure_secret_key(), kind, token)
+        pk, email = links.read_subscriber_token(settings.secret, kind, token)
     except links.BadToken:
         raise BadRequest(BAD_LINK) from None
     with write_tx(engine) as conn:

@@ -75,7 +75,7 @@ def csrf_token(request: Request) -> str:
         value = csrf.new_cookie_value()
         request.state.new_csrf_cookie = value
     session = request.cookies.get(SESSION_COOKIE, "")
-    return csrf.token_for(site_of(request).settings.ensure_secret_key(), value, session)
+    return csrf.token_for(site_of(request).settings.secret, value, session)
 
 
 def _set_csrf_cookie(request: Request, response: Response, value: str) -> None:
@@ -112,7 +112,7 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(csrf.FIELD)
         sent = value if isinstance(value, str) else None
-    secret, session = site_of(request).settings.ensure_secret_key(), request.cookies.get(SESSION_COOKIE, "")
+    secret, session = site_of(request).settings.secret, request.cookies.get(SESSION_COOKIE, "")
     if not csrf.valid(secret, request.cookies.get(csrf.COOKIE), sent, session):
         raise HTTPException(403, "This form has expired or did not come from this site. Reload the page and try again.")
 
@@ -143,13 +143,13 @@ def rate_limit(request: Request, action: str, *extra: str) -> None:
 
 def known_accounts(request: Request) -> list[int]:
     """The accounts this browser signed in to before, by its known-device cookie."""
-    return signed.known_accounts(site_of(request).settings.ensure_secret_key(), request.cookies.get(DEVICE_COOKIE))
+    return signed.known_accounts(site_of(request).settings.secret, request.cookies.get(DEVICE_COOKIE))
 
 
 def remember_device(request: Request, response: Response, account: Account) -> None:
     """Count this browser as one `account` signed in from (or proved its address on)."""
     settings = site_of(request).settings
-    value = signed.device_cookie(settings.ensure_secret_key(), [*known_accounts(request), account.pk])
+    value = signed.device_cookie(settings.secret, [*known_accounts(request), account.pk])
     secure = settings.secure_cookies
     response.set_cookie(
         DEVICE_COOKIE, value, httponly=True, samesite="lax", secure=secure, max_age=signed.DEVICE_MAX_AGE

@@ -98,7 +98,7 @@ def _manage_page(
 ) -> Response:
     """The preferences form for `sub`, with a fresh manage token and the unsubscribe button."""
     settings = site_of(request).settings
-    token = links.subscriber_token(settings.ensure_secret_key(), "manage", sub.pk, sub.email)
+    token = links.subscriber_token(settings.secret, "manage", sub.pk, sub.email)
     return render_personal(
         request,
         "subscription_manage.html",
@@ -140,7 +140,7 @@ def manage(
 
 def _unsubscribe_page(request: Request, sub: Subscriber, token: str, *, done: bool) -> Response:
     settings = site_of(request).settings
-    manage = links.subscriber_token(settings.ensure_secret_key(), "manage", sub.pk, sub.email)
+    manage = links.subscriber_token(settings.secret, "manage", sub.pk, sub.email)
     page = render_personal(request, "unsubscribe.html", sub=sub, token=token, manage_token=manage, done=done)
     page.headers["Referrer-Policy"] = "no-referrer"  # the link's token stays out of other requests
     return page
