@@ -130,22 +130,22 @@ def test_mail_from_reaches_the_from_header(tmp_path: Path) -> None:
 def test_the_secret_key_is_generated_once_private_and_read_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
     first = Settings(data_dir=data)
-    key = first.ensure_secret_key()
+    key = first.secret
     path = data / "secret_key"
     assert len(key) >= 40 and path.read_text().strip() == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in data.iterdir()] == ["secret_key"]  # no temporary file left behind
-    assert Settings(data_dir=data).ensure_secret_key() == key  # another instance reads the same key back
+    assert Settings(data_dir=data).secret == key  # another instance reads the same key back
     path.unlink()
-    assert first.ensure_secret_key() == key  # cached: the file is not read again
+    assert first.secret == key  # cached: the file is not read again
     assert first.secret == key
-    fresh = Settings(data_dir=data).ensure_secret_key()
+    fresh = Settings(data_dir=data).secret
     assert fresh != key and path.read_text().strip() == fresh
 
 
 def test_a_configured_secret_key_writes_nothing(tmp_path: Path) -> None:
     s = Settings(data_dir=tmp_path / "data", secret_key="configured-key")
-    assert s.ensure_secret_key() == "configured-key"
+    assert s.secret == "configured-key"
     assert not (tmp_path / "data").exists()
 
 
@@ -154,11 +154,11 @@ def test_settings_pickle_equal_with_or_without_the_cached_secret(tmp_path: Path)
         {"DAILYPAPERS_DATA_DIR": str(tmp_path), "DAILYPAPERS_FETCH_CATEGORIES": "cs.CL,cs.LG", "DAILYPAPERS_PORT": "9"}
     )
     assert pickle.loads(pickle.dumps(s)) == s
-    key = s.ensure_secret_key()
+    key = s.secret
     copy = pickle.loads(pickle.dumps(s))
     assert copy == s and hash(copy) == hash(s)
     (tmp_path / "secret_key").unlink()
-    assert copy.ensure_secret_key() == key  # a worker process gets the key with the settings
+    assert copy.secret == key  # a worker process gets the key with the settings
 
 
 def test_replace_keeps_working() -> None:

@@ -57,7 +57,7 @@ def test_a_round_trip_keeps_every_table_and_what_searches_find(
 ) -> None:
     load_demo(engine)
     add_community(engine, site.data_dir)
-    secret = _settings(site).ensure_secret_key()
+    secret = _settings(site).secret
     if site.backend == "postgresql":  # keyword search reads the planner's word statistics
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
