@@ -100,7 +100,7 @@ def test_each_day_is_harvested_once(server: ReplayServer, tmp_path: Path, engine
 def test_a_failed_harvest_is_retried_and_its_error_kept(server: ReplayServer, tmp_path: Path, engine: Engine) -> None:
     server.add("/rss/cs.CL", CL)
     server.inject(1, status(404))
-    settings = make_settings(server, tmp_path, fetch_categories=("cs.CL",), job_retry_seconds=0)
+    settings = make_settings(server, tmp_path, fetch_categories=("cs.CL",), job_retry_seconds=600)
     now = dt.datetime(2026, 4, 27, 3, 0, tzinfo=dt.UTC)
     status_, runs = run_job(engine, settings, "harvest-rss", timestamp=at(now))
     assert status_ == "retrying" and [r.status for r in runs] == ["failed"] and "HTTP 404" in (runs[0].error or "")

@@ -33,7 +33,11 @@ def run_job(
     engine: Engine, settings: Settings, name: str, prepare: Callable[[JobSystem], None] | None = None, **args: object
 ) -> tuple[str, list[JobRunInfo]]:
     """Queue job `name` and let a worker in this process run it (no periodic jobs beside it): its final
-    status ("succeeded", "failed", "retrying") and its runs in the job log, oldest first."""
+    status ("succeeded", "failed", "retrying") and its runs in the job log, oldest first.
+
+    Only runs logged after this call began count: SQLite's in-memory queue numbers jobs from 1 again in each
+    job system, so an earlier call's job may have had the same id."""
+    before = max((r.pk for r in runs_of(engine, None)), default=0)
     system = JobSystem(settings, engine, worker=True, periodic=False)
     if prepare:
         prepare(system)
@@ -43,12 +47,14 @@ def run_job(
         status = system.wait(job_id, timeout=120)
     finally:
         system.stop()
-    return status, runs_of(engine, job_id)
+    return status, [r for r in runs_of(engine, job_id) if r.pk > before]
 
 
-def runs_of(engine: Engine, job_id: int) -> list[JobRunInfo]:
+def runs_of(engine: Engine, job_id: int | None) -> list[JobRunInfo]:
+    """The job log's runs of job `job_id` (of every job when None), oldest first."""
     with read_tx(engine) as conn:
-        return sorted((r for r in job_log.runs(conn, limit=1000) if r.job_id == job_id), key=lambda r: r.pk)
+        runs = job_log.runs(conn, limit=1000)
+    return sorted((r for r in runs if job_id is None or r.job_id == job_id), key=lambda r: r.pk)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "the condition") -> None:
