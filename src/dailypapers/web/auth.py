@@ -101,7 +101,9 @@ async def check_csrf(request: Request) -> None:
     if getattr(request.state, "by_token", False) or request.headers.get("authorization", "").lower().startswith(
         "bearer "
     ):
-        viewer(request)  # validates the token
+        # Validates the token; a database read, so in the thread pool: on the event loop it would hold up
+        # every cached page this process answers.
+        await run_in_threadpool(viewer, request)
         return
     if request.url.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
         return  # no cookie carries authority here, so no forgery is possible; auth answers 401 itself
