@@ -238,7 +238,7 @@ def settings_page(request: Request) -> Response:
 
 @router.post("/settings/password", dependencies=[Depends(check_csrf)])
 async def change_password(request: Request, current: Text, new: Text) -> Response:
-    account = require_user(request)
+    account = await run_in_threadpool(require_user, request)
     session = request.cookies.get(SESSION_COOKIE)
     try:
         await membership.change_password(site_of(request).engine, account, current, new, session)

@@ -101,9 +101,11 @@ async def check_csrf(request: Request) -> None:
     if getattr(request.state, "by_token", False) or request.headers.get("authorization", "").lower().startswith(
         "bearer "
     ):
-        # Validates the token; a database read, so in the thread pool: on the event loop it would hold up
-        # every cached page this process answers.
-        await run_in_threadpool(viewer, request)
+        # `viewer` answers from the token alone and refuses a bad one where the handler asks who it is, in
+        # the handler's thread. Only beside a session cookie is it checked here (in the thread pool: a
+        # database read on the event loop would hold up every cached page this process answers).
+        if SESSION_COOKIE in request.cookies:
+            await run_in_threadpool(viewer, request)
         return
     if request.url.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
         return  # no cookie carries authority here, so no forgery is possible; auth answers 401 itself

@@ -25,7 +25,7 @@ ACTIONS = {"feature": featuring.feature, "skip": featuring.skip, "unskip": featu
 @router.get("")
 async def curation_page(request: Request, date: Annotated[str | None, Query(max_length=10)] = None) -> Response:
     """The day's ranking (the latest announcement day by default)."""
-    require_curator(request)
+    await run_in_threadpool(require_curator, request)
     day = None
     if date:
         try:

@@ -68,7 +68,7 @@ def library_page(request: Request) -> Response:
 
 @router.post("/settings/library/import", include_in_schema=False, dependencies=[Depends(check_csrf)])
 async def library_import_form(request: Request) -> Response:
-    account = require_user(request)
+    account = await run_in_threadpool(require_user, request)
     rate_limit(request, "library_import", f"user:{account.pk}")
     try:
         data, fmt = await _multipart(request)
@@ -128,7 +128,7 @@ async def api_library_import(request: Request, format: FormatParam = None) -> Re
     """Import a BibTeX or CSL JSON library: multipart (field `file`) or the raw body with its Content-Type
     (application/x-bibtex, text/x-bibtex, application/vnd.citationstyles.csl+json, application/json).
     `format` (bibtex or csl-json) overrides detection. Re-importing a file adds nothing twice."""
-    account = require_user(request)
+    account = await run_in_threadpool(require_user, request)
     rate_limit(request, "library_import", f"user:{account.pk}")
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     fmt = format or None

@@ -35,7 +35,7 @@ def submit_page(request: Request) -> Response:
 
 @router.post("/submit", include_in_schema=False, dependencies=[Depends(check_csrf)])
 async def submit_form(request: Request, arxiv_id: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    account = require_user(request)
+    account = await run_in_threadpool(require_user, request)
     rate_limit(request, "submit", f"user:{account.pk}")
     site = site_of(request)
     try:
@@ -76,7 +76,7 @@ async def api_submit(request: Request, body: SubmitBody) -> Response:
 
     201 when featured now, 200 when it already was today (`already_featured`); errors are `{"error": ...}`.
     """
-    account = require_user(request)
+    account = await run_in_threadpool(require_user, request)
     rate_limit(request, "submit", f"user:{account.pk}")
     site = site_of(request)
     result = await run_in_threadpool(featuring.submit, site.engine, site.settings, account, body.arxiv_id)
