@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dailypapers.ingest.merge import merge
 from dailypapers.sources.record import Listing, PaperRecord, SourceError
-from dailypapers.store import bookkeeping, papers
+from dailypapers.store import bookkeeping, papers, search_index
 from dailypapers.store.db import bump_data_version, write_tx
 
 if TYPE_CHECKING:
@@ -172,10 +172,13 @@ def write_batch(
     *,
     checkpoint: tuple[str, str, int, int] | None = None,
 ) -> None:
-    """Merge a batch into the store in one transaction (with the file checkpoint, if given)."""
+    """Merge a batch into the store in one transaction (with the file checkpoint, if given); on SQLite its
+    new papers enter the keyword index in it too (PostgreSQL's index is computed with the rows)."""
     with write_tx(engine) as conn:
         plan = plan_batch(conn, batch)
         changed = apply_plan(conn, plan)
+        if plan.inserts:  # as many as it adds, the oldest pending first (a backlog waits for index_pending)
+            search_index.index_batch(conn, len(plan.inserts))
         if checkpoint:
             bookkeeping.save_checkpoint(conn, *checkpoint)
     count(report, plan, changed)
