@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from dailypapers.files import fsync_dir
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1
@@ -112,15 +114,6 @@ def _crc32(path: Path) -> int:
         while chunk := f.read(1 << 22):
             crc = zlib.crc32(chunk, crc)
     return crc
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class IndexFile:
@@ -222,7 +215,7 @@ class IndexFile:
             with meta_tmp.open("rb+") as f:
                 os.fsync(f.fileno())
             os.replace(meta_tmp, self.meta_path)
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
             for old in self.directory.glob(f"{self.slug}-*.usearch*"):
                 if old.name != name:
                     old.unlink(missing_ok=True)

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from dailypapers.files import fsync_dir
 from dailypapers.store.convert import chunks, utc_now
 from dailypapers.store.db import MIGRATIONS, make_engine, write_tx
 from dailypapers.store.schema_derived import Media
@@ -124,15 +125,6 @@ class _Hashing:
 
     def part(self) -> Part:
         return Part(self.hash.hexdigest(), self.size)
-
-
-def fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class ArchiveWriter:

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dailypapers.store.backup import BackupError, DatabaseState, fsync_dir
+from dailypapers.files import fsync_dir
+from dailypapers.store.backup import BackupError, DatabaseState
 from dailypapers.store.db import make_engine, migrate
 
 LOCK_TIMEOUT = 60.0  # seconds a restore waits for a running site's write lock before giving up
