@@ -16,9 +16,8 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +28,8 @@ from sqlalchemy import Engine
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.jobs import ROOT
 from tests.support.postgres import free_port
+from tests.support.processes import running, scale_out_env, serving, stop, wait_ok
 from tests.support.redis import start_redis
-from tests.support.server import SECRET
 
 SHIPPED = ROOT / "deploy" / "nginx" / "dailypapers.conf"
 HOST = "127.0.0.1"  # the test's server_name, and the address in its certificate
@@ -153,21 +152,6 @@ class Stack:
         return self.access_log.read_text().splitlines()
 
 
-def _wait(url: str, alive: Callable[[], bool], what: str, log: Path, verify: ssl.SSLContext | bool = True) -> None:
-    """Until `url` answers 200; fails with the end of `log` if the process exits or 60 s pass."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url, timeout=1, verify=verify).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if not alive() or time.monotonic() > deadline:
-            text = log.read_text()[-3000:] if log.exists() else ""
-            raise AssertionError(f"{what} did not start: {text}")
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def stack(pg: Engine, tmp_path: Path) -> Iterator[Stack]:
     nginx = nginx_binary()
@@ -175,36 +159,15 @@ def stack(pg: Engine, tmp_path: Path) -> Iterator[Stack]:
         redis = start_redis()
         cleanup.callback(redis.stop)
         upstreams, https_port, http_port = [free_port(), free_port()], free_port(), free_port()
-        env = {
-            **os.environ,
-            "DAILYPAPERS_DATABASE_URL": pg.url.render_as_string(hide_password=False),
-            "DAILYPAPERS_REDIS_URL": redis.url,
-            "DAILYPAPERS_SECRET_KEY": SECRET,
-            "DAILYPAPERS_DATA_DIR": str(tmp_path),
-            "DAILYPAPERS_JOBS": "off",
-            "DAILYPAPERS_BASE_URL": f"https://{HOST}:{https_port}",
-            "DAILYPAPERS_TRUSTED_PROXIES": "127.0.0.1",
-            "DAILYPAPERS_SHARED_CACHE_SECONDS": str(SHARED_SECONDS),
-        }
-        servers: list[subprocess.Popen[bytes]] = []
-        for port in upstreams:
-            server = subprocess.Popen(
-                [sys.executable, "-c", "from dailypapers.cli.main import app; app()", "serve", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=(tmp_path / f"serve{port}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            servers.append(server)
-            cleanup.callback(_stop, server)
-        for port, server in zip(upstreams, servers, strict=True):
-            _wait(
-                f"http://127.0.0.1:{port}/readyz",
-                lambda s=server: s.poll() is None,
-                "serve",
-                tmp_path / f"serve{port}.log",
-            )
-
+        env = scale_out_env(
+            pg.url.render_as_string(hide_password=False),
+            redis.url,
+            tmp_path,
+            base_url=f"https://{HOST}:{https_port}",
+            trusted_proxies="127.0.0.1",
+            shared_cache_seconds=str(SHARED_SECONDS),
+        )
+        servers = cleanup.enter_context(serving(upstreams, env, tmp_path))
         conf = tmp_path / "nginx"
         for sub in ("tmp", "cache"):
             (conf / sub).mkdir(parents=True)
@@ -217,23 +180,13 @@ def stack(pg: Engine, tmp_path: Path) -> Iterator[Stack]:
         checked = subprocess.run([*base, "-t"], capture_output=True, text=True, timeout=60)
         assert checked.returncode == 0, f"nginx -t refused the rendered config:\n{checked.stderr}"
         proxy = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=(conf / "stderr.log").open("wb"))
-        cleanup.callback(_stop, proxy)
+        cleanup.callback(stop, proxy)
         https = f"https://{HOST}:{https_port}"
         context = ssl.create_default_context(cafile=str(ca))
-        _wait(f"{https}/healthz", lambda: proxy.poll() is None, "nginx", conf / "error.log", verify=context)
-        running = Stack(https, f"http://{HOST}:{http_port}", ca, conf / "access.log", upstreams, servers)
-        cleanup.callback(running.close)
-        yield running
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        wait_ok(f"{https}/healthz", running(proxy), "nginx", conf / "error.log", verify=context)
+        up = Stack(https, f"http://{HOST}:{http_port}", ca, conf / "access.log", upstreams, servers)
+        cleanup.callback(up.close)
+        yield up
 
 
 def _csrf(client: httpx.Client, path: str) -> str:
@@ -428,6 +381,6 @@ def check_both_processes_and_failover(stack: Stack, anonymous: httpx.Client) -> 
     used = {re.search(r"up=(\S+)", line).group(1) for line in stack.log_lines() if '"GET /healthz' in line}  # type: ignore[union-attr]
     assert {f"127.0.0.1:{port}" for port in stack.upstreams} <= used
 
-    _stop(stack.servers[1])
+    stop(stack.servers[1])
     for path in ("/healthz", "/healthz", "/healthz", "/trending?sort=new", "/healthz"):
         assert anonymous.get(path).status_code == 200, f"{path} failed with one process down"

@@ -23,6 +23,7 @@ from dailypapers.config import Settings
 from dailypapers.jobs.engine import JobSystem
 from tests.support.jobs import ROOT
 from tests.support.postgres import free_port
+from tests.support.processes import serving
 from tests.support.server import SECRET
 from tests.web.test_metrics import parse, value
 
@@ -31,7 +32,7 @@ COUNT = "dailypapers_http_request_duration_seconds_count"
 
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    port, counts, log = free_port(), tmp_path / "metrics", tmp_path / "serve.log"
+    port, counts = free_port(), tmp_path / "metrics"
     counts.mkdir()
     env = {
         **os.environ,
@@ -42,25 +43,8 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         "PROMETHEUS_MULTIPROC_DIR": str(counts),
     }
     env.pop("DAILYPAPERS_DATABASE_URL", None)
-    command = [sys.executable, "-c", "from dailypapers.cli.main import app; app()", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*command, "--workers", "2"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
-        yield base, counts, log
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with serving([port], env, tmp_path, "--workers", "2"):
+        yield f"http://127.0.0.1:{port}", counts, tmp_path / f"serve{port}.log"
 
 
 def _healthz_by_process(counts: Path) -> dict[str, float]:

@@ -5,10 +5,7 @@ paper made through one are seen through the other within the page cache's TTL (0
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +17,9 @@ from sqlalchemy import Engine
 from dailypapers.ingest.importer import ImportReport, ingest_items
 from dailypapers.sources.record import Listing, PaperRecord
 from tests.support.accounts import PASSWORD, make_user
-from tests.support.jobs import ROOT
 from tests.support.postgres import free_port
+from tests.support.processes import scale_out_env, serving
 from tests.support.redis import start_redis
-from tests.support.server import SECRET
 
 DAY = dt.date(2026, 1, 5)
 SEEN_WITHIN = 2.0  # seconds: the page cache's 0.5 s TTL, then a page render on a loaded 2-core CI machine
@@ -34,42 +30,11 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def two_servers(pg: Engine, tmp_path: Path) -> Iterator[tuple[str, str]]:
     redis = start_redis()
     ports = [free_port(), free_port()]
-    env = {
-        **os.environ,
-        "DAILYPAPERS_DATABASE_URL": pg.url.render_as_string(hide_password=False),
-        "DAILYPAPERS_REDIS_URL": redis.url,
-        "DAILYPAPERS_SECRET_KEY": SECRET,
-        "DAILYPAPERS_DATA_DIR": str(tmp_path),
-        "DAILYPAPERS_JOBS": "off",
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", "from dailypapers.cli.main import app; app()", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env={**env, "DAILYPAPERS_BASE_URL": f"http://127.0.0.1:{port}"},
-            stdout=(tmp_path / f"serve{port}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for port in ports
-    ]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    env = scale_out_env(pg.url.render_as_string(hide_password=False), redis.url, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        for base in bases:
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, (tmp_path / f"serve{base[-5:]}.log").read_text()[-2000:]
-                time.sleep(0.1)
-        yield bases[0], bases[1]
+        with serving(ports, env, tmp_path, env_of=lambda port: {"DAILYPAPERS_BASE_URL": f"http://127.0.0.1:{port}"}):
+            yield f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(20)
         redis.stop()
 
 
