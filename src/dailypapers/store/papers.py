@@ -184,9 +184,9 @@ def insert_papers(
     pks `reserve_pks` drew for them, if given. `bump=False`: the caller bumps the data version itself (the
     one row every writer locks: later, see ingest.batches.OrderedWriter).
 
-    On SQLite they become searchable once `search_index.index_pending` has run (the importer and
-    the server's background job call it). PostgreSQL indexes them in the same statement, a COPY
-    (`copy_in`).
+    On SQLite they become searchable once `search_index.index_batch` or `index_pending` has run (an import
+    batch indexes its new papers in its own transaction; harvests and the server's background job catch
+    up). PostgreSQL indexes them in the same statement, a COPY (`copy_in`).
     """
     if not params:
         return
