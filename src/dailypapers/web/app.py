@@ -109,6 +109,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, background: 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.threads > 0:
             anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        site.toggles = anyio.CapacityLimiter(1)
         if background:
             # Load the embedding model and the semantic index now, not on the first query (/readyz waits).
             threading.Thread(target=site.searcher.warm, daemon=True, name="search-warm-up").start()

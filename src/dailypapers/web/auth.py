@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+import anyio
 from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +17,8 @@ from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx
 from dailypapers.web import banner, flash
 from dailypapers.web.site import HTML_HEADERS, cached, site_of
+
+T = TypeVar("T")
 
 SESSION_COOKIE = "dp_session"
 DEVICE_COOKIE = "dp_device"  # the accounts this browser signed in to (signed): it may try past their sign-in limit
@@ -119,6 +122,13 @@ async def check_csrf(request: Request) -> None:
     secret, session = site_of(request).settings.secret, request.cookies.get(SESSION_COOKIE, "")
     if not csrf.valid(secret, request.cookies.get(csrf.COOKIE), sent, session):
         raise HTTPException(403, "This form has expired or did not come from this site. Reload the page and try again.")
+
+
+async def toggle_lane(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in the process's one thread for toggles (Site.toggles; the thread pool when the app has not
+    started). Flat-out votes then leave the other threads to page renders, and Python's lock to the event
+    loop that answers cached pages (docs/benchmarks.md)."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=site_of(request).toggles)
 
 
 def client_key(request: Request) -> str:

@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from dailypapers.personal import for_you
 from dailypapers.store.db import read_tx
 from dailypapers.web import hf_shapes
-from dailypapers.web.auth import check_csrf, rate_limit, require_user, serve_page
+from dailypapers.web.auth import check_csrf, rate_limit, require_user, serve_page, toggle_lane
 from dailypapers.web.cards import card_context
 from dailypapers.web.site import Site, site_of
 from dailypapers.web.upvotes import back_from_referer, local_path
@@ -92,19 +91,19 @@ async def not_interested_form(
     on: Annotated[str, Form(pattern="^[01]$")] = "1",
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    result = await run_in_threadpool(_dismiss, request, paper_id, on == "1")
+    result = await toggle_lane(request, _dismiss, request, paper_id, on == "1")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result)
     return RedirectResponse(local_path(back) or back_from_referer(request) or "/for-you", status_code=303)
 
 
 @router.post("/api/papers/{paper_id:path}/not-interested", tags=["personal"], dependencies=[Depends(check_csrf)])
-def api_not_interested(request: Request, paper_id: str) -> dict[str, object]:
+async def api_not_interested(request: Request, paper_id: str) -> dict[str, object]:
     """Not interested in this paper: it leaves your "for you" list, and papers like it sink (idempotent)."""
-    return _dismiss(request, paper_id, True)
+    return await toggle_lane(request, _dismiss, request, paper_id, True)
 
 
 @router.delete("/api/papers/{paper_id:path}/not-interested", tags=["personal"], dependencies=[Depends(check_csrf)])
-def api_take_back(request: Request, paper_id: str) -> dict[str, object]:
+async def api_take_back(request: Request, paper_id: str) -> dict[str, object]:
     """Take back a "not interested" (idempotent)."""
-    return _dismiss(request, paper_id, False)
+    return await toggle_lane(request, _dismiss, request, paper_id, False)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from dailypapers.personal import collections as personal
 from dailypapers.store.db import read_tx
 from dailypapers.web import hf_shapes
-from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user, viewer
+from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user, toggle_lane, viewer
 from dailypapers.web.cards import card_context
 from dailypapers.web.params import PageParam
 from dailypapers.web.site import site_of
@@ -89,13 +89,13 @@ def save_link(request: Request, paper_id: str, back: str = "") -> Response:
 
 
 @router.post("/papers/{paper_id:path}/save", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def save_form(
+async def save_form(
     request: Request,
     paper_id: str,
     on: Annotated[str, Form(pattern="^[01]$")] = "1",
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    result = toggle(request, paper_id, on == "1")
+    result = await toggle_lane(request, toggle, request, paper_id, on == "1")
     if wants_json(request):
         return JSONResponse(result)
     to = local_path(back) or back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
@@ -120,12 +120,12 @@ def api_saved(
 
 
 @router.post("/api/papers/{paper_id:path}/save", tags=["personal"], dependencies=[Depends(check_csrf)])
-def api_save(request: Request, paper_id: str) -> dict[str, object]:
+async def api_save(request: Request, paper_id: str) -> dict[str, object]:
     """Save a paper (idempotent). Send `Authorization: Bearer <token>`."""
-    return toggle(request, paper_id, True)
+    return await toggle_lane(request, toggle, request, paper_id, True)
 
 
 @router.delete("/api/papers/{paper_id:path}/save", tags=["personal"], dependencies=[Depends(check_csrf)])
-def api_unsave(request: Request, paper_id: str) -> dict[str, object]:
+async def api_unsave(request: Request, paper_id: str) -> dict[str, object]:
     """Take a paper out of your saved papers (idempotent)."""
-    return toggle(request, paper_id, False)
+    return await toggle_lane(request, toggle, request, paper_id, False)

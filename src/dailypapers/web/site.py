@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+import anyio
 import jinja2
 from fastapi import Request, Response
 from markupsafe import Markup
@@ -106,6 +107,9 @@ class Site:
     jobs: JobSystem | None = None  # the job engine, once the app has started (with background work)
     pending_migrations: list[str] | None = None  # known once the app has started
     for_you: Pool | None = None  # the recent papers "for you" ranks, kept by this process (personal.for_you)
+    # One thread per process for the toggles (votes, saves, "not interested"), set when the app starts: quick
+    # writes that clients can send flat out, so they never hold the whole thread pool (web.auth.toggle_lane).
+    toggles: anyio.CapacityLimiter | None = None
 
     def not_ready(self) -> list[str]:
         """What this process still waits for before it should get traffic (empty: ready)."""

@@ -22,7 +22,7 @@ from dailypapers.problems import NotFound, Problem
 from dailypapers.store import feed, votes
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import read_tx
-from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user, viewer
+from dailypapers.web.auth import check_csrf, rate_limit, render_personal, require_user, toggle_lane, viewer
 from dailypapers.web.site import site_of
 
 router = APIRouter()
@@ -119,13 +119,13 @@ def upvote_link(request: Request, paper_id: str, back: str = "") -> Response:
 
 
 @router.post("/papers/{paper_id:path}/upvote", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def upvote_form(
+async def upvote_form(
     request: Request,
     paper_id: str,
     on: Annotated[str, Form(pattern="^[01]$")] = "1",
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    result = vote(request, paper_id, on == "1")
+    result = await toggle_lane(request, vote, request, paper_id, on == "1")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result)
     to = local_path(back) or back_from_referer(request) or local_path(f"/papers/{paper_id}") or "/"
@@ -133,12 +133,12 @@ def upvote_form(
 
 
 @router.post("/api/papers/{paper_id:path}/upvote", tags=["community"], dependencies=[Depends(check_csrf)])
-def api_upvote(request: Request, paper_id: str) -> dict[str, object]:
+async def api_upvote(request: Request, paper_id: str) -> dict[str, object]:
     """Upvote a paper (idempotent). Send `Authorization: Bearer <token>`."""
-    return vote(request, paper_id, True)
+    return await toggle_lane(request, vote, request, paper_id, True)
 
 
 @router.delete("/api/papers/{paper_id:path}/upvote", tags=["community"], dependencies=[Depends(check_csrf)])
-def api_remove_upvote(request: Request, paper_id: str) -> dict[str, object]:
+async def api_remove_upvote(request: Request, paper_id: str) -> dict[str, object]:
     """Take back an upvote (idempotent)."""
-    return vote(request, paper_id, False)
+    return await toggle_lane(request, vote, request, paper_id, False)
