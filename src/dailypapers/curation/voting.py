@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dailypapers.problems import NotFound
-from dailypapers.store import feed, reader_profiles, votes
+from dailypapers.store import votes
 from dailypapers.store.accounts import Account
 from dailypapers.store.db import write_tx
 
@@ -26,10 +26,8 @@ class VoteState:
 def vote(engine: Engine, account: Account, paper_id: str, on: bool) -> VoteState:
     """Make `account`'s upvote of `paper_id` on or off (nothing changes when it already is)."""
     with write_tx(engine) as conn:
-        pk = feed.paper_pk_of(conn, paper_id)
-        if pk is None:
-            raise NotFound(f"Paper {paper_id} not found")
-        changed, upvotes = votes.toggle(conn, account.pk, pk, on)
-        if changed:
-            reader_profiles.mark_stale(conn, account.pk)  # an upvote is a signal for the reader's ranking
-        return VoteState(paper_id, on, upvotes)
+        # An upvote is a signal for the reader's ranking: a change marks their profile stale, in the same statement.
+        pk, _, upvotes = votes.vote_by_id(conn, account.pk, paper_id, on)
+    if pk is None:
+        raise NotFound(f"Paper {paper_id} not found")
+    return VoteState(paper_id, on, upvotes)

@@ -37,15 +37,19 @@ def _ensure(conn: Connection, user_pk: int, stale_since: dt.datetime | None) -> 
     )
 
 
+# Parameters :u (the reader) and :since; `{when}` is a further condition (store.votes puts it in a vote's statement).
+MARK_STALE = (
+    "INSERT INTO reader_profiles (user_pk, stale_since, signals, version) "
+    "SELECT pk, :since, 0, 0 FROM users WHERE pk = :u{when} ON CONFLICT (user_pk) DO UPDATE "
+    "SET stale_since = excluded.stale_since WHERE reader_profiles.stale_since IS NULL"
+)
+
+
 def mark_stale(conn: Connection, user_pk: int) -> None:
     """The reader's signals changed: their profile needs training (the first change since the last
     training keeps its time, so the oldest waits least). One statement: it is on the vote's path."""
     conn.execute(
-        text(
-            "INSERT INTO reader_profiles (user_pk, stale_since, signals, version) "
-            "SELECT pk, :since, 0, 0 FROM users WHERE pk = :u ON CONFLICT (user_pk) DO UPDATE "
-            "SET stale_since = excluded.stale_since WHERE reader_profiles.stale_since IS NULL"
-        ).bindparams(bindparam("since", type_=UTCDateTime())),
+        text(MARK_STALE.format(when="")).bindparams(bindparam("since", type_=UTCDateTime())),
         {"u": user_pk, "since": utc_now()},
     )
 

@@ -8,9 +8,10 @@ keep it exact. A vote does not move `data_version`: cached pages notice it by th
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
-from dailypapers.store.convert import utc_now
+from dailypapers.store import feed, reader_profiles
+from dailypapers.store.convert import UTCDateTime, utc_now
 from dailypapers.store.schema import Vote
 
 votes = Vote.__table__
@@ -59,6 +60,45 @@ _PG_OFF = (
     "WITH changed AS (DELETE FROM votes WHERE user_pk = :u AND paper_pk = :p RETURNING paper_pk), "
     "moved AS (UPDATE papers SET votes = votes - 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes) "
     + _PG_COUNT
+)
+
+
+def vote_by_id(conn: Connection, user_pk: int, paper_id: str, on: bool) -> tuple[int | None, bool, int]:
+    """`toggle` of the paper `paper_id`, marking the voter's "for you" profile stale when the vote changed
+    (`reader_profiles.mark_stale`): the paper's pk (None, and nothing written, when there is no such paper),
+    whether anything changed, and its shown upvotes. One statement on PostgreSQL (a vote's round trips cost
+    more than its work on the web tier)."""
+    if conn.dialect.name == "postgresql":
+        sql = text(_PG_BY_ID_ON if on else _PG_BY_ID_OFF).bindparams(bindparam("since", type_=UTCDateTime()))
+        now = utc_now()
+        row = conn.execute(sql, {"u": user_pk, "id": paper_id, "t": now, "since": now}).one()
+        return row[0], bool(row[1]), int(row[2] or 0)
+    pk = feed.paper_pk_of(conn, paper_id)
+    if pk is None:
+        return None, False, 0
+    changed, upvotes = toggle(conn, user_pk, pk, on)
+    if changed:
+        reader_profiles.mark_stale(conn, user_pk)
+    return pk, changed, upvotes
+
+
+# As _PG_ON/_PG_OFF, with the paper found by id in the statement and the voter's profile marked stale.
+_PG_BY_ID = (
+    "WITH p AS (SELECT pk FROM papers WHERE id = :id), changed AS ({change}), "
+    "moved AS (UPDATE papers SET votes = votes {sign} 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes), "
+    "stale AS ("
+    + reader_profiles.MARK_STALE.format(when=" AND EXISTS (SELECT 1 FROM changed)")
+    + ") SELECT (SELECT pk FROM p), (SELECT count(*) FROM changed), "
+    "coalesce((SELECT votes FROM moved), (SELECT votes FROM papers WHERE pk = (SELECT pk FROM p))) "
+    "+ coalesce((SELECT max(upvotes) FROM daily_listings WHERE paper_pk = (SELECT pk FROM p)), 0)"
+)
+_PG_BY_ID_ON = _PG_BY_ID.format(
+    change="INSERT INTO votes (user_pk, paper_pk, created_at) SELECT :u, pk, :t FROM p "
+    "ON CONFLICT DO NOTHING RETURNING paper_pk",
+    sign="+",
+)
+_PG_BY_ID_OFF = _PG_BY_ID.format(
+    change="DELETE FROM votes WHERE user_pk = :u AND paper_pk = (SELECT pk FROM p) RETURNING paper_pk", sign="-"
 )
 
 
