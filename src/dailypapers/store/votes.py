@@ -31,8 +31,8 @@ def toggle(conn: Connection, user_pk: int, paper_pk: int, on: bool) -> tuple[boo
     """
     args = {"u": user_pk, "p": paper_pk, "t": utc_now()}
     if conn.dialect.name == "postgresql":
-        row = conn.execute(text(_PG_ON if on else _PG_OFF), args).one()
-        return bool(row[0]), int(row[1] or 0)
+        row = conn.execute(text(_PG[on, False]), args).one()
+        return bool(row[1]), int(row[2] or 0)
     if on:
         sql = "INSERT INTO votes (user_pk, paper_pk, created_at) VALUES (:u, :p, :t) ON CONFLICT DO NOTHING"
     else:
@@ -43,33 +43,13 @@ def toggle(conn: Connection, user_pk: int, paper_pk: int, on: bool) -> tuple[boo
     return changed, upvotes_of(conn, paper_pk)
 
 
-# The row's change and the counter's move in one statement; the main query sees the snapshot from before
-# it, so the count comes from the UPDATE's RETURNING when there was one.
-_PG_COUNT = (
-    "SELECT (SELECT count(*) FROM changed), "
-    "coalesce((SELECT votes FROM moved), (SELECT votes FROM papers WHERE pk = :p)) "
-    "+ coalesce((SELECT max(upvotes) FROM daily_listings WHERE paper_pk = :p), 0)"
-)
-_PG_ON = (
-    "WITH changed AS (INSERT INTO votes (user_pk, paper_pk, created_at) VALUES (:u, :p, :t) "
-    "ON CONFLICT DO NOTHING RETURNING paper_pk), "
-    "moved AS (UPDATE papers SET votes = votes + 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes) "
-    + _PG_COUNT
-)
-_PG_OFF = (
-    "WITH changed AS (DELETE FROM votes WHERE user_pk = :u AND paper_pk = :p RETURNING paper_pk), "
-    "moved AS (UPDATE papers SET votes = votes - 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes) "
-    + _PG_COUNT
-)
-
-
 def vote_by_id(conn: Connection, user_pk: int, paper_id: str, on: bool) -> tuple[int | None, bool, int]:
     """`toggle` of the paper `paper_id`, marking the voter's "for you" profile stale when the vote changed
     (`reader_profiles.mark_stale`): the paper's pk (None, and nothing written, when there is no such paper),
     whether anything changed, and its shown upvotes. One statement on PostgreSQL (a vote's round trips cost
     more than its work on the web tier)."""
     if conn.dialect.name == "postgresql":
-        sql = text(_PG_BY_ID_ON if on else _PG_BY_ID_OFF).bindparams(bindparam("since", type_=UTCDateTime()))
+        sql = text(_PG[on, True]).bindparams(bindparam("since", type_=UTCDateTime()))
         now = utc_now()
         row = conn.execute(sql, {"u": user_pk, "id": paper_id, "t": now, "since": now}).one()
         return row[0], bool(row[1]), int(row[2] or 0)
@@ -82,24 +62,33 @@ def vote_by_id(conn: Connection, user_pk: int, paper_id: str, on: bool) -> tuple
     return pk, changed, upvotes
 
 
-# As _PG_ON/_PG_OFF, with the paper found by id in the statement and the voter's profile marked stale.
-_PG_BY_ID = (
-    "WITH p AS (SELECT pk FROM papers WHERE id = :id), changed AS ({change}), "
-    "moved AS (UPDATE papers SET votes = votes {sign} 1 WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes), "
-    "stale AS ("
-    + reader_profiles.MARK_STALE.format(when=" AND EXISTS (SELECT 1 FROM changed)")
-    + ") SELECT (SELECT pk FROM p), (SELECT count(*) FROM changed), "
-    "coalesce((SELECT votes FROM moved), (SELECT votes FROM papers WHERE pk = (SELECT pk FROM p))) "
-    "+ coalesce((SELECT max(upvotes) FROM daily_listings WHERE paper_pk = (SELECT pk FROM p)), 0)"
-)
-_PG_BY_ID_ON = _PG_BY_ID.format(
-    change="INSERT INTO votes (user_pk, paper_pk, created_at) SELECT :u, pk, :t FROM p "
-    "ON CONFLICT DO NOTHING RETURNING paper_pk",
-    sign="+",
-)
-_PG_BY_ID_OFF = _PG_BY_ID.format(
-    change="DELETE FROM votes WHERE user_pk = :u AND paper_pk = (SELECT pk FROM p) RETURNING paper_pk", sign="-"
-)
+def _pg_vote(on: bool, paper: str, stale: bool) -> str:
+    """A PostgreSQL vote in one statement: the paper found (`paper`: a condition on `papers`), the row changed,
+    the counter moved and, when `stale`, the voter's profile marked stale if the vote changed. The main query
+    sees the snapshot from before it, so the count comes from the UPDATE's RETURNING when there was one.
+    Returns the paper's pk, whether the vote changed (0 or 1) and the shown upvotes."""
+    if on:
+        change = "INSERT INTO votes (user_pk, paper_pk, created_at) SELECT :u, pk, :t FROM p ON CONFLICT DO NOTHING"
+    else:
+        change = "DELETE FROM votes WHERE user_pk = :u AND paper_pk = (SELECT pk FROM p)"
+    mark = reader_profiles.MARK_STALE.format(when=" AND EXISTS (SELECT 1 FROM changed)")
+    return (
+        f"WITH p AS (SELECT pk FROM papers WHERE {paper}), changed AS ({change} RETURNING paper_pk), "
+        f"moved AS (UPDATE papers SET votes = votes {'+' if on else '-'} 1 "
+        "WHERE pk IN (SELECT paper_pk FROM changed) RETURNING votes)"
+        + (f", stale AS ({mark})" if stale else "")
+        + " SELECT (SELECT pk FROM p), (SELECT count(*) FROM changed), "
+        "coalesce((SELECT votes FROM moved), (SELECT votes FROM papers WHERE pk = (SELECT pk FROM p))) "
+        "+ coalesce((SELECT max(upvotes) FROM daily_listings WHERE paper_pk = (SELECT pk FROM p)), 0)"
+    )
+
+
+# (on, by id): by pk for `toggle`; by id, marking the profile stale, for `vote_by_id`.
+_PG = {
+    (on, by_id): _pg_vote(on, "id = :id" if by_id else "pk = :p", stale=by_id)
+    for on in (True, False)
+    for by_id in (True, False)
+}
 
 
 def has_voted(conn: Connection, user_pk: int, paper_pk: int) -> bool:
