@@ -1,6 +1,7 @@
-"""No database read on the event loop for an API client's writes: the loop answers every cached page of its
-process, and a read there (one per vote, once) held them all up. The token is still refused when bad. Both
-databases."""
+"""No database statement on the event loop: the loop answers every cached page of its process, and a read
+there (one per API vote, once) held them all up. API writes, the account and digest forms (sign-up, sign-in,
+password reset and change, subscriptions) and the pages themselves, on both databases. A bad token is still
+refused."""
 
 from __future__ import annotations
 
@@ -75,3 +76,87 @@ def test_a_bad_token_is_still_refused(client_and_statements, cookie: bool) -> No
         r = client.request(method, f"/api/papers/{paper_id}/upvote", headers={"Authorization": "Bearer nope"})
         assert r.status_code == 401, r.text
     assert client.get(f"/api/papers/{paper_id}").json()["upvotes"] >= 0
+
+
+def _outbox_links(settings: Settings, path: str) -> list[str]:
+    from email import message_from_bytes, policy
+
+    found = []
+    for eml in sorted((settings.data_dir / "outbox").glob("*.eml")):
+        body = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",))
+        found += [w for w in body.get_content().split() if path in w]  # type: ignore[union-attr]
+    return found
+
+
+def test_account_and_digest_forms_read_nothing_on_the_event_loop(engine: Engine, client_and_statements) -> None:  # type: ignore[no-untyped-def]
+    """Sign-up, sign-in (right and wrong), a reset link asked for and used, a password change and digest
+    subscriptions (form and API): their async handlers hash passwords and send mail off the loop, and each
+    of their reads and writes runs in a thread too. The mail goes to the outbox, after the answer."""
+    from tests.support.accounts import PASSWORD, error_of, post
+
+    client, seen = client_and_statements
+    settings = client.app.state.site.settings  # type: ignore[attr-defined]
+    make_user(engine, "ada")
+    seen.clear()
+    r = post(client, "/signup", {"username": "bea", "email": "bea@example.com", "password": PASSWORD})
+    assert r.status_code == 200 and "Check your inbox" in r.text
+    r = post(client, "/signin", {"login": "ada", "password": "wrong password"})
+    assert r.status_code == 400 and error_of(r) == "Wrong username or password."
+    assert post(client, "/password/forgot", {"login": "ada"}).status_code == 200
+    assert post(client, "/activate/resend", {"login": "bea"}).status_code == 200
+    (link,) = _outbox_links(settings, "/password/reset?token=")
+    token = link.split("token=", 1)[1]
+    r = post(client, "/password/reset", {"token": token, "password": "a new password"})
+    assert r.status_code == 200 and "Password changed" in r.text
+    r = post(client, "/password/reset", {"token": token, "password": "another password"})
+    assert r.status_code == 400  # a link works once
+    r = post(client, "/signin", {"login": "ada", "password": "a new password"})
+    assert [h.status_code for h in r.history] == [303] and client.cookies.get(SESSION_COOKIE)  # followed
+    r = post(client, "/settings/password", {"current": "a new password", "new": "a third password"})
+    assert r.status_code == 200 and "Password changed" in r.text
+    r = post(client, "/settings/password", {"current": "wrong", "new": "a fourth password"})
+    assert r.status_code == 400
+    r = post(client, "/subscribe", {"email": "reader@example.com", "frequency": "weekly"})
+    assert r.status_code == 200 and "confirmation link" in r.text
+    r = client.post("/api/subscriptions", json={"email": "api@example.com", "frequency": "daily"})
+    assert r.status_code == 202
+    assert len(_outbox_links(settings, "/activate?token=")) == 2  # bea's sign-up and her resend
+    assert len(_outbox_links(settings, "/subscribe/confirm?token=")) == 2
+    on_loop = [statement for loop, statement in seen if loop]
+    assert on_loop == [], on_loop
+
+
+PAGES = [
+    "/",
+    "/?p=1",
+    "/trending",
+    "/for-you",
+    "/search?q=language+models",
+    "/api/papers/search?q=language+models",
+    "/api/daily_papers?limit=5",
+    "/feed.atom",
+    "/admin/curation",
+    "/subscribe",
+    "/settings",
+    "/signin",
+]
+
+
+def test_pages_read_nothing_on_the_event_loop(engine: Engine, client_and_statements) -> None:  # type: ignore[no-untyped-def]
+    """The async page handlers (cached pages, search, the API, feeds) render and read in threads, for a
+    signed-in reader too."""
+    from tests.support.accounts import post
+
+    client, seen = client_and_statements
+    make_user(engine, "ada", role="curator")
+    assert post(client, "/signin", {"login": "ada", "password": "correct horse battery"}).history
+    paper_id = client.get("/api/daily_papers?limit=1").json()[0]["paper"]["id"]
+    author = client.get(f"/api/papers/{paper_id}").json()["authors"][0]["name"]
+    seen.clear()
+    paths = [*PAGES, f"/papers/{paper_id}", f"/api/papers/{paper_id}", f"/api/papers/{paper_id}/comments"]
+    paths += [f"/api/papers/{paper_id}/similar", f"/authors/{author}"]
+    for path in paths:
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+    on_loop = [statement for loop, statement in seen if loop]
+    assert on_loop == [], on_loop

@@ -9,6 +9,7 @@ secret: only the kind of mail and the account.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
@@ -97,9 +98,7 @@ def compose(settings: Settings, account: Account, password_hash: str | None, out
 async def send(engine: Engine, settings: Settings, outgoing: AccountMail) -> str:
     """Compose and send `outgoing` now; returns what happened. Raises when trying again later may work
     (the mail server is out of reach or answered 4xx); a mail that can never go is only reported."""
-    with read_tx(engine) as conn:
-        account = accounts.account_by_pk(conn, outgoing.account_pk)
-        password_hash = accounts.password_hash_of(conn, account.pk) if account else None
+    account, password_hash = await asyncio.to_thread(_recipient, engine, outgoing.account_pk)
     what = f"{outgoing.kind} mail for account {outgoing.account_pk}"
     if account is None or not account.email:
         return f"{what}: not sent, the account has no address (any more)"
@@ -113,6 +112,12 @@ async def send(engine: Engine, settings: Settings, outgoing: AccountMail) -> str
             return f"{what}: not sent, refused for good: {exc}"
         raise
     return f"{what}: sent"
+
+
+def _recipient(engine: Engine, account_pk: int) -> tuple[Account | None, str | None]:
+    with read_tx(engine) as conn:
+        account = accounts.account_by_pk(conn, account_pk)
+        return account, accounts.password_hash_of(conn, account_pk) if account else None
 
 
 async def send_quietly(engine: Engine, settings: Settings, outgoing: AccountMail) -> None:

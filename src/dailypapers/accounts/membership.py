@@ -73,6 +73,12 @@ async def sign_up(
     if problem:
         raise BadRequest(problem)
     password_hash = await asyncio.to_thread(hash_password, password)
+    return await asyncio.to_thread(_sign_up, engine, username, email, password_hash, then, limits)
+
+
+def _sign_up(
+    engine: Engine, username: str, email: str, password_hash: str, then: str, limits: RateLimits | None
+) -> tuple[str, AccountMail | None]:
     with write_tx(engine) as conn:
         existing = accounts.account_by_email(conn, email)
         if existing is None:
@@ -114,18 +120,10 @@ async def sign_in(
     the login itself when no account has it), and once over the limit only browsers that signed in to it
     before (the accounts in `known`, from the known-device cookie) may try: TooManyAttempts for others.
     """
-    login = login.strip()
-    with read_tx(engine) as conn:
-        account = accounts.account_by_login(conn, login)
-        stored = accounts.password_hash_of(conn, account.pk) if account else None
-    key = f"account:{account.pk}" if account else f"login:{login.lower()}"
-    if limits is not None and not (account is not None and account.pk in known):
-        verdict = limits.peek("signin_failures", key)
-        if not verdict.allowed:
-            raise TooManyAttempts(verdict.retry_after)
+    account, stored, key = await asyncio.to_thread(_may_try, engine, login.strip(), limits, known)
     if not await asyncio.to_thread(verify_password, stored, password) or account is None:
         if limits is not None:
-            limits.count("signin_failures", key)
+            await asyncio.to_thread(limits.count, "signin_failures", key)
         raise BadRequest("Wrong username or password.")
     if account.suspended:
         raise BadRequest("This account is suspended.")
@@ -134,6 +132,22 @@ async def sign_in(
             "This account is not activated yet: open the link we emailed you, or ask for a new one at /activate/resend."
         )
     return account
+
+
+def _may_try(
+    engine: Engine, login: str, limits: RateLimits | None, known: Collection[int]
+) -> tuple[Account | None, str | None, str]:
+    """The account `login` names, its password hash and the key its failures count under; TooManyAttempts
+    when this browser may not try it now."""
+    with read_tx(engine) as conn:
+        account = accounts.account_by_login(conn, login)
+        stored = accounts.password_hash_of(conn, account.pk) if account else None
+    key = f"account:{account.pk}" if account else f"login:{login.lower()}"
+    if limits is not None and not (account is not None and account.pk in known):
+        verdict = limits.peek("signin_failures", key)
+        if not verdict.allowed:
+            raise TooManyAttempts(verdict.retry_after)
+    return account, stored, key
 
 
 def start_session(engine: Engine, settings: Settings, account: Account) -> str:
@@ -151,16 +165,24 @@ def end_session(engine: Engine, token: str) -> None:
 
 async def change_password(engine: Engine, account: Account, current: str, new: str, session: str | None) -> None:
     """Replace the password after checking the current one; every other session of the account ends."""
-    with read_tx(engine) as conn:
-        stored = accounts.password_hash_of(conn, account.pk)
+    stored = await asyncio.to_thread(_password_hash, engine, account.pk)
     if not await asyncio.to_thread(verify_password, stored, current):
         raise BadRequest("Your current password is not right.")
     if problem := check_new_password(new):
         raise BadRequest(problem)
     new_hash = await asyncio.to_thread(hash_password, new)
+    await asyncio.to_thread(_set_password, engine, account.pk, new_hash, session)
+
+
+def _password_hash(engine: Engine, account_pk: int) -> str | None:
+    with read_tx(engine) as conn:
+        return accounts.password_hash_of(conn, account_pk)
+
+
+def _set_password(engine: Engine, account_pk: int, new_hash: str, keep: str | None) -> None:
     with write_tx(engine) as conn:
-        accounts.set_password_hash(conn, account.pk, new_hash)
-        accounts.delete_sessions_of(conn, account.pk, keep=session)
+        accounts.set_password_hash(conn, account_pk, new_hash)
+        accounts.delete_sessions_of(conn, account_pk, keep=keep)
 
 
 def create_api_token(engine: Engine, account: Account, name: str) -> str:

@@ -76,13 +76,17 @@ def _claim(engine: Engine, settings: Settings, token: str) -> tuple[Account, str
 
 async def reset_password(engine: Engine, settings: Settings, token: str, new: str) -> Account:
     """Set the password a reset link is for (once), activate the account and end all its sessions."""
-    account, stored = _claim(engine, settings, token)
+    account, stored = await asyncio.to_thread(_claim, engine, settings, token)
     if problem := check_new_password(new):
         raise BadRequest(problem)
     new_hash = await asyncio.to_thread(hash_password, new)
-    with write_tx(engine) as conn:
-        if not accounts.replace_password_hash(conn, account.pk, stored, new_hash):
-            raise BadRequest(BAD_RESET)  # used meanwhile, by another request
-        accounts.activate(conn, account.pk)
-        accounts.delete_sessions_of(conn, account.pk)
+    await asyncio.to_thread(_reset, engine, account.pk, stored, new_hash)
     return account
+
+
+def _reset(engine: Engine, account_pk: int, stored: str | None, new_hash: str) -> None:
+    with write_tx(engine) as conn:
+        if not accounts.replace_password_hash(conn, account_pk, stored, new_hash):
+            raise BadRequest(BAD_RESET)  # used meanwhile, by another request
+        accounts.activate(conn, account_pk)
+        accounts.delete_sessions_of(conn, account_pk)

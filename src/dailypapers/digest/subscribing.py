@@ -6,6 +6,7 @@ Refusals are `problems.BadRequest` (an invalid or expired link, a bad request in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -31,8 +32,7 @@ async def request(engine: Engine, settings: Settings, prefs: Preferences) -> Non
     Known and new addresses get the same treatment, so callers can answer the same either way; a mail
     server that fails is logged, never shown.
     """
-    with write_tx(engine) as conn:
-        sub = subscribers.get_or_create(conn, prefs.email, prefs.frequency)
+    sub = await asyncio.to_thread(_subscriber, engine, prefs)
     link = links.confirm_url(
         settings, links.Confirmation(sub.pk, sub.email, prefs.frequency, prefs.categories, prefs.keywords)
     )
@@ -46,6 +46,11 @@ async def request(engine: Engine, settings: Settings, prefs: Preferences) -> Non
         await mail.send(settings, msg)
     except Exception:  # the answer must not depend on the mail server
         log.exception("could not send a digest confirmation")
+
+
+def _subscriber(engine: Engine, prefs: Preferences) -> Subscriber:
+    with write_tx(engine) as conn:
+        return subscribers.get_or_create(conn, prefs.email, prefs.frequency)
 
 
 def confirm(engine: Engine, settings: Settings, token: str) -> Subscriber:

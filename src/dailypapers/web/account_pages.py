@@ -86,7 +86,7 @@ def signup_form(request: Request, next: str = "/") -> Response:
 async def signup(
     request: Request, background: BackgroundTasks, username: Text, email: Text, password: Text, next: Text = "/"
 ) -> Response:
-    rate_limit(request, "signup")
+    await run_in_threadpool(rate_limit, request, "signup")
     site = site_of(request)
     try:
         address, outgoing = await membership.sign_up(
@@ -94,14 +94,11 @@ async def signup(
         )
     except BadRequest as problem:
         form = {"username": username.strip(), "email": email.strip().lower()}
-        return _form(request, "signup.html", next, status=400, form=form, error=str(problem))
+        return await run_in_threadpool(_form, request, "signup.html", next, status=400, form=form, error=str(problem))
     await send_later(request, background, outgoing)
-    return render_personal(
-        request,
-        "notice.html",
-        title="Check your inbox",
-        message=f"A message to {address} is on its way. Open the link in it to finish signing up.",
-        resend=True,
+    message = f"A message to {address} is on its way. Open the link in it to finish signing up."
+    return await run_in_threadpool(
+        render_personal, request, "notice.html", title="Check your inbox", message=message, resend=True
     )
 
 
@@ -132,15 +129,17 @@ def forgot_form(request: Request) -> Response:
 
 async def _ask(request: Request, background: BackgroundTasks, login: str, kind: str) -> Response:
     """Send the link asked for, if the login names an account; the same answer either way."""
-    rate_limit(request, "account_mail")
+    await run_in_threadpool(rate_limit, request, "account_mail")
     login = login.strip()
     if not login:
-        return _ask_form(request, kind, status=400, login="", error="Give your username or email address.")
+        return await run_in_threadpool(
+            _ask_form, request, kind, 400, login="", error="Give your username or email address."
+        )
     engine, limits = site_of(request).engine, limits_of(request)
     ask = recovery.ask_activation if kind == "activate" else recovery.ask_reset
     await send_later(request, background, await run_in_threadpool(ask, engine, login, limits))
-    title = "Check your inbox"
-    return render_personal(request, "notice.html", title=title, message=LINK_ON_ITS_WAY.format(login=login))
+    message = LINK_ON_ITS_WAY.format(login=login)
+    return await run_in_threadpool(render_personal, request, "notice.html", title="Check your inbox", message=message)
 
 
 @router.post("/activate/resend", dependencies=[Depends(check_csrf)])
@@ -169,8 +168,18 @@ async def reset(request: Request, token: Text, password: Text) -> Response:
     try:
         account = await recovery.reset_password(site.engine, site.settings, token, password)
     except BadRequest as problem:
-        account = recovery.reset_link_account(site.engine, site.settings, token)  # a dead link: the error page
-        return render_personal(request, "reset_password.html", 400, token=token, name=account.name, error=str(problem))
+        return await run_in_threadpool(_reset_refused, request, token, str(problem))
+    return await run_in_threadpool(_reset_done, request, account)
+
+
+def _reset_refused(request: Request, token: str, error: str) -> Response:
+    """The form again with why; a dead link (used, expired) gives its own error page instead."""
+    site = site_of(request)
+    account = recovery.reset_link_account(site.engine, site.settings, token)
+    return render_personal(request, "reset_password.html", 400, token=token, name=account.name, error=error)
+
+
+def _reset_done(request: Request, account: Account) -> Response:
     message = f"The password of {account.name} is changed, and every session of the account ended. Sign in with it."
     response = render_personal(request, "notice.html", title="Password changed", message=message, signin=True)
     remember_device(request, response, account)  # the link proved the address: this browser may sign in
@@ -185,16 +194,21 @@ def signin_form(request: Request, next: str = "/") -> Response:
 @router.post("/signin", dependencies=[Depends(check_csrf)])
 async def signin(request: Request, login: Text, password: Text, next: Text = "/") -> Response:
     login = login.strip()
-    rate_limit(request, "signin")
+    await run_in_threadpool(rate_limit, request, "signin")
     engine, limits, known = site_of(request).engine, limits_of(request), known_accounts(request)
     try:
         account = await membership.sign_in(engine, login, password, limits=limits, known=known)
     except membership.TooManyAttempts as refused:
-        response = _form(request, "signin.html", next, status=429, error=str(refused), login=login)
+        response = await run_in_threadpool(_form, request, "signin.html", next, 429, error=str(refused), login=login)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
     except BadRequest as problem:
-        return _form(request, "signin.html", next, status=400, error=str(problem), login=login)
+        return await run_in_threadpool(_form, request, "signin.html", next, 400, error=str(problem), login=login)
+    return await run_in_threadpool(_signed_in, request, account, next)
+
+
+def _signed_in(request: Request, account: Account, next: str) -> Response:
+    """On to `next`, signed in, with the upvote it carries cast."""
     response = RedirectResponse(cast_intent(request, account, _safe_next(next)), status_code=303)
     start_session(request, response, account)
     return response
@@ -243,8 +257,10 @@ async def change_password(request: Request, current: Text, new: Text) -> Respons
     try:
         await membership.change_password(site_of(request).engine, account, current, new, session)
     except BadRequest as problem:
-        return render_settings(request, account, status=400, error=str(problem))
-    return render_settings(request, account, message="Password changed; other sessions were signed out.")
+        return await run_in_threadpool(render_settings, request, account, 400, error=str(problem))
+    return await run_in_threadpool(
+        render_settings, request, account, message="Password changed; other sessions were signed out."
+    )
 
 
 @router.post("/settings/tokens", dependencies=[Depends(check_csrf)])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from dailypapers.digest import links, subscribing
 from dailypapers.digest.prefs import InvalidRequest, check
@@ -56,23 +58,24 @@ async def subscribe(
     keywords: str = Form(""),
 ) -> Response:
     form = {"email": email, "frequency": frequency, "categories": categories, "keywords": keywords}
+    page = functools.partial(run_in_threadpool, render_personal, request, "subscribe.html")
     if not await _from_this_site(request):
-        return render_personal(request, "subscribe.html", form=form, error=None, done=False, message=ASK_AGAIN)
-    rate_limit(request, "subscribe")
+        return await page(form=form, error=None, done=False, message=ASK_AGAIN)
+    await run_in_threadpool(rate_limit, request, "subscribe")
     try:
         prefs = check(email, frequency, categories, keywords)
     except InvalidRequest as exc:
-        return render_personal(request, "subscribe.html", status=400, form=form, error=str(exc), done=False)
+        return await page(status=400, form=form, error=str(exc), done=False)
     site = site_of(request)
     await subscribing.request(site.engine, site.settings, prefs)
-    done = render_personal(request, "subscribe.html", form={}, error=None, done=True, message=PENDING, hide_banner=True)
+    done = await page(form={}, error=None, done=True, message=PENDING, hide_banner=True)
     return banner.hide(done, site.settings.secure_cookies)
 
 
 @api_router.post("/api/subscriptions", status_code=202, tags=["subscriptions"])
 async def subscribe_api(request: Request) -> Response:
     """Ask for a digest; answers 202 with the same body whether the address was known or not."""
-    rate_limit(request, "subscribe")
+    await run_in_threadpool(rate_limit, request, "subscribe")
     try:
         body = await request.json()
     except ValueError:
