@@ -31,10 +31,10 @@ def _words(rng: random.Random, count: int) -> str:
     return " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 10))) for _ in range(count))
 
 
-def _papers(first: int) -> list[PaperRecord]:
-    rng = random.Random(first)
+def _papers() -> list[PaperRecord]:
+    rng = random.Random(0)
     return [
-        PaperRecord(id=f"2401.{first + i:05d}", source="t", title=_words(rng, 8), abstract=_words(rng, 150))
+        PaperRecord(id=f"2401.{i:05d}", source="t", title=_words(rng, 8), abstract=_words(rng, 150))
         for i in range(PAPERS)
     ]
 
@@ -49,17 +49,17 @@ def _segments(engine: Engine) -> int:
         return int(conn.execute(text("SELECT count(DISTINCT segid) FROM papers_fts_idx")).scalar() or 0)
 
 
-def _index_one_batch(engine: Engine, first: int) -> None:
-    ingest_items(engine, _papers(first), ImportReport(), batch_size=PAPERS)
+def _index_one_batch(engine: Engine) -> None:
+    ingest_items(engine, _papers(), ImportReport(), batch_size=PAPERS)
     with write_tx(engine) as conn:
         conn.execute(text("INSERT INTO papers_fts(papers_fts) VALUES ('delete-all')"))  # an empty index...
         conn.execute(text("UPDATE site_state SET value = 0 WHERE key = 'fts_indexed_pk'"))
-    assert search_index.index_pending(engine, batch=10 * PAPERS) == first + PAPERS  # ...all in one transaction
+    assert search_index.index_pending(engine, batch=10 * PAPERS) == PAPERS  # ...all in one transaction
 
 
 def test_a_batch_is_written_as_one_segment(sqlite: Engine) -> None:
     assert _hashsize(sqlite) == 64 * 1024 * 1024
-    _index_one_batch(sqlite, 0)
+    _index_one_batch(sqlite)
     assert _segments(sqlite) == 1
     with read_tx(sqlite) as conn:  # and it finds each paper by its title
         titles = conn.execute(text("SELECT pk, title FROM papers ORDER BY pk")).all()
@@ -70,7 +70,7 @@ def test_a_batch_is_written_as_one_segment(sqlite: Engine) -> None:
 def test_migration_0014_goes_down_and_up(sqlite: Engine) -> None:
     command.downgrade(alembic_config(sqlite), "0013")
     assert _hashsize(sqlite) == 1024 * 1024
-    _index_one_batch(sqlite, 0)
+    _index_one_batch(sqlite)
     assert _segments(sqlite) > 1  # FTS5's default: the same batch in several segments
     command.upgrade(alembic_config(sqlite), "head")
     assert _hashsize(sqlite) == 64 * 1024 * 1024
